@@ -1,0 +1,1 @@
+"""Channel adapters: Twilio SMS and Voice, Telegram and the local sandbox."""

@@ -1,0 +1,1 @@
+"""The domain: programs, conversations, parsing, triage, scheduling and escalation (no I/O)."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, repositories, engine set-up and Alembic migrations."""
