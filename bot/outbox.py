@@ -1,0 +1,241 @@
+"""Outbox delivery: hands committed messages to their provider, with retries and expiry.
+
+A row is claimed (state ``sending``) before the provider call and settled after it; a row left
+``sending`` by a crashed worker is reconciled against the provider before it is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import update
+
+from bot.effects import revoke_and_cancel
+from outreach.errors import (
+    PermanentDeliveryError,
+    RecipientOptedOut,
+    RetryableDeliveryError,
+)
+from outreach.ports import Clock, OutboundMessage, SendResult
+from storage.claims import ClaimedOutbox, claim_due_outbox
+from storage.engine import Database
+from storage.models import OutboxItem
+from storage.repositories.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+SENDING_LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 12
+
+
+class Sender(Protocol):
+    """What delivery needs from ``handlers.registry.Senders``."""
+
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    def can_look_up(self, address: str) -> bool: ...
+
+    async def find_sent(self, address: str, body: str, since: datetime) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter, never shorter than the provider's retry-after."""
+
+    base: float = 2.0
+    cap: float = 600.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        ceiling = min(self.cap, self.base * 2.0 ** max(attempt - 1, 0))
+        jittered: float = ceiling / 2 + rng.uniform(0, ceiling / 2)
+        return max(jittered, retry_after or 0.0)
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    reconciled: int = 0
+    duplicates_possible: int = 0
+    revoked: list[str] = field(default_factory=list)
+
+
+OptOutHook = Callable[[str, datetime], Awaitable[None]]
+
+
+class Delivery:
+    """Sends due outbox rows; one instance per process."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        clock: Clock,
+        *,
+        worker_id: str,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+        concurrency: int = 32,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.clock = clock
+        self.worker_id = worker_id
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()
+        self._limit = asyncio.Semaphore(concurrency)
+        self.stats = DeliveryStats()
+
+    async def deliver_due(self, limit: int = 200) -> int:
+        """Claim and send what is due (including rows a dead worker left ``sending``)."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            claimed = await claim_due_outbox(session, now, self.worker_id, limit, SENDING_LEASE)
+        await self._send_all(claimed)
+        return len(claimed)
+
+    async def deliver_ids(self, outbox_ids: Collection[int]) -> int:
+        """Send rows just committed by this process, without waiting for a tick."""
+        if not outbox_ids:
+            return 0
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            statement = (
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id.in_(list(outbox_ids)),
+                    OutboxItem.state == "pending",
+                    OutboxItem.next_attempt_at <= now,
+                )
+                .values(
+                    state="sending",
+                    claimed_by=self.worker_id,
+                    claimed_at=now,
+                    attempts=OutboxItem.attempts + 1,
+                )
+                .returning(OutboxItem.id)
+            )
+            ids = sorted((await session.execute(statement)).scalars())
+        await self._send_all([ClaimedOutbox(i) for i in ids])
+        return len(ids)
+
+    async def _send_all(self, claimed: list[ClaimedOutbox]) -> None:
+        # Messages to one address go in queue order; different addresses in parallel.
+        by_address: dict[str, list[ClaimedOutbox]] = {}
+        async with self.db.session() as session:
+            items = {
+                i.id: i for i in await OutboxRepository(session).get_many([c.id for c in claimed])
+            }
+        for claim in claimed:
+            item = items.get(claim.id)
+            if item is not None:
+                by_address.setdefault(item.address, []).append(claim)
+        await asyncio.gather(*(self._send_queue(items, q) for q in by_address.values()))
+
+    async def _send_queue(self, items: dict[int, OutboxItem], queue: list[ClaimedOutbox]) -> None:
+        for claim in queue:
+            async with self._limit:
+                try:
+                    await self._send_one(items[claim.id], reclaimed=claim.reclaimed)
+                except Exception:
+                    log.exception("outbox %s: delivery crashed; the lease will retry it", claim.id)
+
+    async def _send_one(self, item: OutboxItem, *, reclaimed: bool) -> None:
+        now = self.clock.now()
+        if item.expires_at is not None and now >= item.expires_at:
+            await self._settle(item.id, "expired", now)
+            return
+        if reclaimed and await self._reconcile(item, now):
+            return
+        message = OutboundMessage(
+            address=item.address,
+            body=item.body,
+            idempotency_key=f"outbox:{item.id}",
+            buttons=tuple((str(b[0]), str(b[1])) for b in item.buttons),
+            language=item.language,
+        )
+        try:
+            result = await self.sender.send(message)
+        except RetryableDeliveryError as exc:
+            await self._retry(item, exc, now)
+        except RecipientOptedOut as exc:
+            await self._opted_out(item, exc, now)
+        except PermanentDeliveryError as exc:
+            await self._settle(item.id, "failed", now, code=exc.code, error=str(exc))
+        else:
+            async with self.db.transaction() as session:
+                await OutboxRepository(session).mark_sent(
+                    item.id, result.provider_id, self.clock.now(), status=result.status
+                )
+            self.stats.sent += 1
+
+    async def _reconcile(self, item: OutboxItem, now: datetime) -> bool:
+        """A row a dead worker left ``sending``: did the provider get it? True when settled."""
+        since = (item.claimed_at or item.created_at) - SENDING_LEASE
+        if not self.sender.can_look_up(item.address):
+            self.stats.duplicates_possible += 1
+            log.warning("outbox %s: reclaimed on a channel that cannot be checked", item.id)
+            return False
+        try:
+            provider_id = await self.sender.find_sent(item.address, item.body, since)
+        except RetryableDeliveryError as exc:
+            await self._retry(item, exc, now)
+            return True
+        if provider_id is None:
+            return False
+        async with self.db.transaction() as session:
+            await OutboxRepository(session).mark_sent(item.id, provider_id, now)
+        self.stats.reconciled += 1
+        return True
+
+    async def _retry(self, item: OutboxItem, exc: RetryableDeliveryError, now: datetime) -> None:
+        if item.attempts >= MAX_ATTEMPTS:
+            await self._settle(item.id, "failed", now, code=exc.code, error="too many attempts")
+            return
+        delay = self.backoff.delay(item.attempts, exc.retry_after, self.rng)
+        async with self.db.transaction() as session:
+            await OutboxRepository(session).schedule_retry(
+                item.id,
+                now + timedelta(seconds=delay),
+                error=f"{exc.status or ''} {exc.code or ''}",
+            )
+        self.stats.retried += 1
+
+    async def _opted_out(self, item: OutboxItem, exc: RecipientOptedOut, now: datetime) -> None:
+        """The provider says the recipient opted out or blocked us: revoke that consent.
+
+        Our STOP confirmation failing with 21610 means Twilio's own opt-out answered: done.
+        """
+        async with self.db.transaction() as session:
+            outbox = OutboxRepository(session)
+            await outbox.mark_failed(item.id, now, error_code=exc.code, error=str(exc))
+            if item.message.kind != "stop_confirm":
+                await revoke_and_cancel(session, item.address, "provider", now)
+        self.stats.failed += 1
+        self.stats.revoked.append(item.address)
+
+    async def _settle(
+        self,
+        outbox_id: int,
+        outcome: str,
+        now: datetime,
+        *,
+        code: str | None = None,
+        error: str = "",
+    ) -> None:
+        async with self.db.transaction() as session:
+            outbox = OutboxRepository(session)
+            if outcome == "expired":
+                await outbox.expire(outbox_id, now)
+                self.stats.expired += 1
+            else:
+                await outbox.mark_failed(outbox_id, now, error_code=code, error=error)
+                self.stats.failed += 1
