@@ -15,7 +15,7 @@ from outreach.locale import EmergencyLocale, country_for_timezone, locale_for
 from outreach.programs.model import AnswerValue, Program
 from outreach.rules import RuleContext
 from outreach.schedule import next_occurrence, parse_cadence
-from outreach.texts import first_name
+from outreach.texts import first_name, format_date
 from storage.models import CheckIn, Enrollment, Patient
 from storage.repositories.checkins import CheckInRepository
 
@@ -64,7 +64,7 @@ def next_checkin_text(enrollment: Enrollment | None, patient: Patient, now: date
     if due is None or due <= now:
         cadence = parse_cadence(enrollment.cadence_day, enrollment.cadence_time)
         due = next_occurrence(cadence, now, zone, enrollment.anchor_at)
-    return due.astimezone(zone).strftime("%Y-%m-%d")
+    return format_date(due.astimezone(zone).date(), patient.language)
 
 
 async def rule_context(

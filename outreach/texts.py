@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from string import Formatter
 from typing import Final
 
@@ -25,18 +26,16 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Gracias, se lo haré saber a su equipo de atención.",
     },
     "closing": {
-        "en": "Thank you, {first_name}. Your answers have been sent to {team}. "
-        "Your next check-in is on {next_date}.",
-        "es": "Gracias, {first_name}. Sus respuestas se enviaron a {team}. "
-        "Su próxima revisión es el {next_date}.",
-    },
-    "closing_no_next": {
         "en": "Thank you, {first_name}. Your answers have been sent to {team}.",
         "es": "Gracias, {first_name}. Sus respuestas se enviaron a {team}.",
     },
     "closing_flagged": {
         "en": "Thank you, {first_name}. {team} will look at your answers and may call you.",
         "es": "Gracias, {first_name}. {team} revisará sus respuestas y puede que le llame.",
+    },
+    "next_checkin": {
+        "en": "Your next check-in is on {next_date}.",
+        "es": "Su próxima revisión es el {next_date}.",
     },
     "stop_confirm": {
         "en": "You will not get more messages from {team} on this number. "
@@ -103,3 +102,25 @@ def first_name(full_name: str) -> str:
     """The first word of a name (patients are greeted by first name)."""
     parts = full_name.split()
     return parts[0] if parts else full_name
+
+
+_MONTHS = {
+    "en": "January February March April May June July August September October November "
+    "December".split(),
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+    "diciembre".split(),
+}
+_WEEKDAYS = {
+    "en": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split(),
+    "es": "lunes martes miércoles jueves viernes sábado domingo".split(),
+}
+
+
+def format_date(day: date, language: str) -> str:
+    """A date as patients read it: "Thursday, April 2" / "jueves 2 de abril"."""
+    lang = language if language in _MONTHS else "en"
+    weekday = _WEEKDAYS[lang][day.weekday()]
+    month = _MONTHS[lang][day.month - 1]
+    if lang == "es":
+        return f"{weekday} {day.day} de {month}"
+    return f"{weekday}, {month} {day.day}"

@@ -180,8 +180,8 @@ def _answer(out: _Out, text: str, now: datetime, env: ConversationEnv, *, prefix
     else:
         state.answers[question.id] = parsed.value
         out.emit(AnswerRecorded(question.id, parsed.value, text, parsed.unit))
-        immediate = _new_findings(state, _rules(env, state, immediate_only=True))
-        if _handle_rule_findings(out, immediate, text, env):
+        found = _new_findings(state, _rules(env, state))
+        if _handle_rule_findings(out, found, text, env):
             return
     _advance(out, now, env, prefix)
 
@@ -200,7 +200,9 @@ def _advance(out: _Out, now: datetime, env: ConversationEnv, prefix: str) -> Non
 def _handle_rule_findings(
     out: _Out, findings: list[Finding], text: str, env: ConversationEnv
 ) -> bool:
-    """Raise immediate rule findings; True when one ended the check-in."""
+    """Findings of the answer just given: urgent, emergency and ``immediate`` ones are raised
+    at once (the patient may never finish), routine ones with the rest at the end. True when
+    one ended the check-in."""
     if not findings:
         return False
     for finding in findings:
@@ -208,26 +210,31 @@ def _handle_rule_findings(
     if any(_ends_checkin(f) for f in findings):
         _end_with_safety(out, findings, text, env, stop=False)
         return True
-    _escalate(out, findings, text)
+    now = [f for f in findings if f.severity >= Severity.URGENT or f.rule_id in _immediate(env)]
+    later = [f for f in findings if f not in now]
+    if now:
+        _escalate(out, now, text)
+    out.state.reported.extend(f.rule_id for f in later)
+    out.state.pending_findings.extend(f.to_dict() for f in later)
     return False
 
 
 def _complete(out: _Out, env: ConversationEnv, prefix: str) -> None:
     state = out.state
     replies = Replies(env)
-    findings = _new_findings(state, _rules(env, state, immediate_only=False))
+    findings = _new_findings(state, _rules(env, state))
     for finding in findings:
         out.emit(FindingDetected(finding))
     pending = [Finding.from_dict(d) for d in state.pending_findings]
     state.pending_findings = []
-    to_report = findings + pending
+    to_report = pending + findings
     if to_report:
         _escalate(out, to_report, None)
     state.totals = compute_totals(env.program, state.answers)
     state.status = "completed"
     state.current = None
     state.ended_by = "answers"
-    closing = replies.closing(flagged=bool(to_report) or bool(state.review))
+    closing = replies.closing(flagged=bool(state.reported) or bool(state.review))
     out.send("closing", replies.join(prefix, closing))
     out.emit(CheckInCompleted(highest(to_report)))
     out.emit(WakeAt(None))
@@ -255,7 +262,7 @@ def _on_timeout(out: _Out, now: datetime, env: ConversationEnv) -> None:
 
 def _miss(out: _Out, env: ConversationEnv) -> None:
     state = out.state
-    findings = _new_findings(state, _rules(env, state, immediate_only=False))
+    findings = _new_findings(state, _rules(env, state))
     pending = [Finding.from_dict(d) for d in state.pending_findings]
     state.pending_findings = []
     for finding in findings:
@@ -334,14 +341,17 @@ def _record_free_text(out: _Out, text: str, env: ConversationEnv) -> None:
     out.emit(AnswerRecorded(state.current, text.strip(), text))
 
 
-def _rules(
-    env: ConversationEnv, state: ConversationState, *, immediate_only: bool
-) -> list[Finding]:
+def _rules(env: ConversationEnv, state: ConversationState) -> list[Finding]:
     if env.rule_context is None:
         return []
-    return list(
-        evaluate(env.program, state.answers, env.rule_context, immediate_only=immediate_only)
-    )
+    return list(evaluate(env.program, state.answers, env.rule_context))
+
+
+def _immediate(env: ConversationEnv) -> set[str]:
+    program = env.program
+    rules = [r for q in program.questions for r in q.rules]
+    rules += [r for t in program.totals for r in t.rules]
+    return {r.id for r in rules if r.immediate}
 
 
 def _new_findings(state: ConversationState, findings: Iterable[Finding]) -> list[Finding]:
@@ -359,7 +369,8 @@ def _new_findings(state: ConversationState, findings: Iterable[Finding]) -> list
 
 
 def _ends_checkin(finding: Finding) -> bool:
-    return finding.severity == Severity.EMERGENCY and finding.response in ("emergency", "crisis")
+    """An emergency ends the check-in at once; its advice is the reply (SPEC §5)."""
+    return finding.severity == Severity.EMERGENCY
 
 
 __all__ = [

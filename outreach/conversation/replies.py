@@ -61,11 +61,10 @@ class Replies:
         return self._t("reminder", question=self.question(question_id))
 
     def closing(self, *, flagged: bool) -> str:
-        if flagged:
-            return self._t("closing_flagged")
-        if self.env.next_checkin:
-            return self._t("closing", next_date=self.env.next_checkin)
-        return self._t("closing_no_next")
+        thanks = self._t("closing_flagged" if flagged else "closing")
+        if not self.env.next_checkin:
+            return thanks
+        return self.join(thanks, self._t("next_checkin", next_date=self.env.next_checkin))
 
     def stop_confirm(self) -> str:
         return self._t("stop_confirm")
@@ -104,8 +103,9 @@ class Replies:
         locale = self.env.patient.locale
         responses = {f.response for f in findings}
         categories = {f.category for f in findings}
+        crisis_only = responses & {"crisis"} and not responses & {"emergency"}
         parts: list[str] = []
-        if "emergency" in responses:
+        if "emergency" in responses or not crisis_only:
             parts.append(emergency_text(locale, self.lang))
             if "stroke" in categories:
                 parts.append(self._t("stroke_time"))

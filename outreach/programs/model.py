@@ -35,7 +35,12 @@ class Text(_Frozen):
 
 
 class ChoiceOption(_Frozen):
-    """One labelled option; patients may answer with its number (1-based) or label words."""
+    """One labelled option; patients may answer with its value as a number or with label words.
+
+    The number a patient types is the option's ``value`` when the values are distinct whole
+    numbers (1–5 general health, 0–3 PHQ items), else its position from 1
+    (``outreach.parsing.choices.option_numbers``).
+    """
 
     value: float
     label: Text

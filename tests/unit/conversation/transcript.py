@@ -14,6 +14,7 @@ from outreach.conversation import (
     ReplyTimeout,
     step,
 )
+from outreach.conversation.outside import OutsideResponse, respond_outside
 from outreach.conversation.events import (
     AnswerRecorded,
     CheckInCancelled,
@@ -51,6 +52,20 @@ class Transcript:
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
+
+
+def describe_outside(response: OutsideResponse) -> str:
+    parts = [f"   outside: keyword={response.keyword.value if response.keyword else '-'}"]
+    if response.consent is not None:
+        parts.append(f"consent={'granted' if response.consent else 'revoked'}")
+    if response.escalate:
+        parts.append("escalate=" + ",".join(f.rule_id for f in response.escalate))
+    if response.flag:
+        parts.append("flagged")
+    line = " ".join(parts)
+    if response.reply_kind:
+        line += f"\n>> BOT [{response.reply_kind}] {response.reply}"
+    return line
 
 
 def describe(event: Event) -> str:
@@ -98,11 +113,20 @@ def run_script(
         else:
             now += timedelta(minutes=1)
             inputs.append((now, Reply(item), f"<< PAT {item}"))
+    opted_out = False
     for moment, event, label in inputs:
         out.lines.append(label)
+        if not state.open and isinstance(event, Reply):
+            # After the check-in: the host answers outside a conversation.
+            response = respond_outside(event.text, env, opted_out=opted_out)
+            opted_out = opted_out if response.consent is None else not response.consent
+            out.lines.append(describe_outside(response))
+            continue
         state, events = step(state, event, moment, env)
         out.events.extend(events)
         out.lines.extend(describe(e) for e in events)
+        if any(isinstance(e, ConsentChanged) and not e.granted for e in events):
+            opted_out = True
     out.lines.append(f"== status {state.status}; answers {sorted(state.answers)}")
     out.state = state
     return out
