@@ -204,11 +204,15 @@ class CheckIns:
         patient = patient or await PatientRepository(session).require(checkin.patient_id)
         program = self.programs[checkin.program_id]
         enrollment = await EnrollmentRepository(session).get(checkin.enrollment_id)
+        # Starting a conversation evaluates no rule: spare the history queries.
+        needs_history = not isinstance(event, CheckInDue)
         env = conversation_env(
             self.settings,
             program,
             patient,
-            rules=await rule_context(session, patient, program, checkin, now),
+            rules=await rule_context(session, patient, program, checkin, now)
+            if needs_history
+            else None,
             next_checkin=next_checkin_text(enrollment, patient, now),
             screen=self.screen,
         )

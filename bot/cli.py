@@ -71,3 +71,27 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _register() -> None:
+    """Commands live in bot/commands; they import the helpers above, so register them last."""
+    from bot.commands.admin import create_admin
+    from bot.commands.checkin import checkin_now
+    from bot.commands.db import db_upgrade
+    from bot.commands.importing import import_managers, import_patients, import_rota
+    from bot.commands.serve import serve, worker
+    from bot.commands.triage import context, triage
+
+    db_app.command("upgrade")(db_upgrade)
+    import_app.command("managers")(import_managers)
+    import_app.command("patients")(import_patients)
+    import_app.command("rota")(import_rota)
+    checkin_app.command("now")(checkin_now)
+    app.command("create-admin")(create_admin)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.command("triage")(triage)
+    app.command("context")(context)
+
+
+_register()

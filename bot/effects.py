@@ -46,6 +46,7 @@ UNREACHABLE_AFTER = 2
 class Applied:
     """What the caller must do after the commit."""
 
+    checkin_id: int | None = None
     deliver_now: list[int] = field(default_factory=list)
     escalations: list[Raised] = field(default_factory=list)
     revoked_addresses: list[str] = field(default_factory=list)
@@ -80,7 +81,7 @@ class CheckInEffects:
         self.checkin = checkin
         self.enrollment = enrollment
         self.now = now
-        self.applied = Applied()
+        self.applied = Applied(checkin_id=checkin.id)
 
     async def apply(self, state: ConversationState, events: list[Event]) -> Applied:
         for event in events:

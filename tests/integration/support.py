@@ -25,6 +25,7 @@ from storage.repositories.patients import PatientFields, PatientRepository
 class FakeSender:
     """Records what would have reached the provider; ``faults`` are raised one per send."""
 
+    scheme: str = "tel"
     sent: list[OutboundMessage] = field(default_factory=list)
     faults: list[DeliveryError] = field(default_factory=list)
     attempts: int = 0
@@ -53,7 +54,7 @@ class FakeSender:
         return [m.body for m in self.sent if address is None or m.address == address]
 
 
-def test_settings(tmp_path: Path, **overrides: str) -> Settings:
+def settings_for(tmp_path: Path, **overrides: str) -> Settings:
     env = {"CAREBOT_VAR_DIR": str(tmp_path), "CARE_TEAM_NAME": "Riverside Care", **overrides}
     return load_settings(env, env_file=None)
 
@@ -89,7 +90,7 @@ def make_host(
 ) -> Host:
     sender = FakeSender()
     runtime = build_runtime(
-        test_settings(tmp_path, **env), db, sender, clock=clock, screen=screen, worker_id="t1"
+        settings_for(tmp_path, **env), db, sender, clock=clock, screen=screen, worker_id="t1"
     )
     return Host(runtime, sender, clock)
 
@@ -139,7 +140,11 @@ async def enrol(
         scheme = {"sms": "tel", "voice": "voice", "sandbox": "sandbox"}[channel]
         address = f"sandbox:{external_id}" if channel == "sandbox" else f"{scheme}:{phone}"
         await ConsentRepository(session).record(
-            channel=channel, address=address, granted=True, source="import", at=now,
+            channel=channel,
+            address=address,
+            granted=True,
+            source="import",
+            at=now,
             patient_id=patient.id,
         )
     return patient

@@ -21,7 +21,9 @@ async def rows(db: Database, model: type, *where: object) -> list:
         return list(await session.scalars(select(model).where(*where)))
 
 
-async def test_dispatch_sends_the_first_question_once(db: Database, clock: ManualClock, tmp_path: Path):
+async def test_dispatch_sends_the_first_question_once(
+    db: Database, clock: ManualClock, tmp_path: Path
+):
     host = make_host(db, clock, tmp_path)
     await enrol(host)
     await host.tick()

@@ -14,7 +14,6 @@ from outreach.conversation import (
     ReplyTimeout,
     step,
 )
-from outreach.conversation.outside import OutsideResponse, respond_outside
 from outreach.conversation.events import (
     AnswerRecorded,
     CheckInCancelled,
@@ -28,6 +27,7 @@ from outreach.conversation.events import (
     MessageQueued,
     WakeAt,
 )
+from outreach.conversation.outside import OutsideResponse, respond_outside
 
 
 @dataclass
@@ -97,9 +97,7 @@ def describe(event: Event) -> str:
     raise AssertionError(event)
 
 
-def run_script(
-    env: ConversationEnv, start: datetime, script: list[str | timedelta]
-) -> Transcript:
+def run_script(env: ConversationEnv, start: datetime, script: list[str | timedelta]) -> Transcript:
     """Start a check-in at ``start`` and play the script: a str is a reply a minute later,
     a timedelta moves the clock and delivers a ReplyTimeout."""
     state = ConversationState.new(env.program.id, env.patient.language)

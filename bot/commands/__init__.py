@@ -1,0 +1,1 @@
+"""Command implementations of the ``carebot`` command line, one module per command group."""

@@ -1,0 +1,207 @@
+"""The long-running process: database, channels, runtime and ticks, started and stopped in order.
+
+``carebot serve`` wraps it in the ASGI app (bot/app.py); ``carebot worker`` runs it alone.
+It is also the webhooks' inbox and status sink and the sandbox page's contact log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.runtime import Runtime, build_runtime
+from bot.ticks import Ticks
+from bot.web.webhooks import InboxUnavailable, inbound_from_inbox
+from handlers.registry import Senders, build_senders
+from handlers.telegram import TelegramChannel, build_telegram
+from outreach.ports import Clock, InboundMessage
+from storage.engine import Database
+from storage.errors import DatabaseUnavailable
+from storage.migrate import check_schema
+from storage.models import Message, Patient
+from storage.repositories.inbox import InboxRepository
+from storage.repositories.messages import MessageRepository
+
+log = logging.getLogger(__name__)
+
+_inbox_row: contextvars.ContextVar[int | None] = contextvars.ContextVar("inbox_row", default=None)
+
+
+class Server:
+    """One carebot process. ``run_ticks`` is False for a web-only process (scale-out)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        run_ticks: bool = True,
+        telegram_polling: bool = False,
+        db: Database | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.run_ticks = run_ticks
+        self.telegram_polling = telegram_polling
+        self.db = db or Database.from_url(settings.db_url)
+        self.telegram: TelegramChannel | None = None
+        self.senders: Senders | None = None
+        self._runtime: Runtime | None = None
+        self.ticks: Ticks | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the server is not started")
+        return self._runtime
+
+    async def start(self) -> None:
+        """Database (schema must be current), Telegram, senders, runtime, then the ticks."""
+        self.settings.check_production()
+        await check_schema(self.db.engine)
+        if self.settings.telegram_enabled:
+            assert self.settings.telegram_bot_token is not None
+            self.telegram = build_telegram(
+                self.settings.telegram_bot_token,
+                api_base_url=self.settings.telegram_api_base_url,
+                on_inbound=self._on_telegram,
+                polling=self.telegram_polling,
+            )
+            await self.telegram.start()
+            await self._set_webhook()
+        self.senders = build_senders(self.settings, telegram=self.telegram)
+        self._runtime = build_runtime(self.settings, self.db, self.senders, clock=self.clock)
+        await self.runtime.sync_programs()
+        if self.run_ticks:
+            self.ticks = Ticks(self.runtime, process_inbox_row=self.process_inbox_row)
+            await self.ticks.start()
+        log.info("carebot started (worker %s)", self.runtime.worker_id)
+
+    async def stop(self) -> None:
+        """Ticks first (no new work), then in-flight processing, channels and the database."""
+        if self.ticks is not None:
+            await self.ticks.stop()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        if self.telegram is not None:
+            await self.telegram.stop()
+        if self.senders is not None:
+            await self.senders.aclose()
+        await self.db.dispose()
+
+    async def _set_webhook(self) -> None:
+        base = self.settings.public_base_url
+        if self.telegram is None or self.telegram_polling or not base.startswith("https://"):
+            return
+        secret = self.settings.telegram_webhook_secret or ""
+        await self.telegram.set_webhook(f"{base}/webhooks/telegram", secret)
+
+    # -- inbox (webhooks) ------------------------------------------------------------------
+
+    async def accept(self, provider: str, external_id: str, payload: dict[str, Any]) -> int | None:
+        try:
+            async with self.db.transaction() as session:
+                row_id, new = await InboxRepository(session).record_webhook(
+                    provider, external_id, payload, self.runtime.clock.now()
+                )
+        except DatabaseUnavailable as exc:
+            raise InboxUnavailable(str(exc)) from exc
+        return row_id if new else None
+
+    def process_soon(self, inbox_id: int) -> None:
+        task = asyncio.create_task(self._process_quietly(inbox_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process_quietly(self, inbox_id: int) -> None:
+        try:
+            await self.process_inbox_row(inbox_id)
+        except Exception:
+            # The row stays unprocessed; the inbox tick retries it.
+            log.exception("inbox row %s failed; the inbox tick will retry it", inbox_id)
+
+    async def process_inbox_row(self, inbox_id: int) -> None:
+        async with self.db.session() as session:
+            row = await InboxRepository(session).get(inbox_id)
+        if row is None or row.processed_at is not None:
+            return
+        if row.provider == "telegram":
+            if self.telegram is None:
+                raise RuntimeError("a Telegram update arrived but Telegram is not configured")
+            token = _inbox_row.set(inbox_id)
+            try:
+                await self.telegram.process_payload(row.payload, received_at=row.received_at)
+            finally:
+                _inbox_row.reset(token)
+            return
+        message = inbound_from_inbox(row.provider, row.payload)
+        if message is None:
+            raise ValueError(f"inbox row {inbox_id}: unknown provider {row.provider!r}")
+        await self.runtime.handle_inbound(message, inbox_id)
+
+    async def _on_telegram(self, message: InboundMessage) -> None:
+        inbox_id = _inbox_row.get()
+        if inbox_id is None:
+            # Polling mode: the update did not come through our webhook, so record it first.
+            inbox_id = await self.accept("telegram", message.external_id, {"polled": True})
+            if inbox_id is None:
+                return
+        await self.runtime.handle_inbound(message, inbox_id)
+
+    # -- delivery statuses -------------------------------------------------------------------
+
+    async def delivery_status(
+        self, provider_id: str, status: str, error_code: str | None, raw: dict[str, str]
+    ) -> None:
+        try:
+            async with self.db.transaction() as session:
+                await MessageRepository(session).update_status(
+                    provider_id, status, self.runtime.clock.now(), error_code
+                )
+        except DatabaseUnavailable as exc:
+            raise InboxUnavailable(str(exc)) from exc
+
+    # -- sandbox contact log -----------------------------------------------------------------
+
+    async def messages(self, address: str, after_id: int) -> list[dict[str, Any]]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Message)
+                .where(Message.address == address, Message.id > after_id)
+                .order_by(Message.id)
+                .limit(200)
+            )
+            return [
+                {
+                    "id": m.id,
+                    "direction": m.direction,
+                    "body": m.body,
+                    "at": m.created_at.isoformat(),
+                }
+                for m in rows
+                if not (m.direction == "out" and m.status in ("queued", "cancelled", "expired"))
+            ]
+
+    async def patients(self) -> list[dict[str, Any]]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Patient).where(Patient.channel == "sandbox").order_by(Patient.external_id)
+            )
+            return [
+                {"address": f"sandbox:{p.external_id}", "name": f"{p.name} ({p.external_id})"}
+                for p in rows
+            ]
+
+    async def ping(self) -> bool:
+        """The database answers and its schema is current."""
+        try:
+            await check_schema(self.db.engine)
+        except Exception:
+            return False
+        return True

@@ -1,0 +1,229 @@
+"""Check-ins (one row per occurrence) and their answers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from outreach.errors import NotFound
+from storage.models import Answer, CheckIn
+from storage.repositories.base import Repository, insert_or_none
+
+OPEN_STATUSES = ("pending", "in_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One dated numeric answer, for trends and change-against-previous rules."""
+
+    at: datetime
+    value: float
+    unit: str | None
+    checkin_id: int
+
+
+class CheckInRepository(Repository):
+    async def create(
+        self,
+        *,
+        enrollment_id: int,
+        patient_id: int,
+        program_id: str,
+        occurrence_key: str,
+        scheduled_for: datetime,
+        at: datetime,
+        period_end: datetime | None = None,
+        deadline_at: datetime | None = None,
+        next_action_at: datetime | None = None,
+        manual: bool = False,
+        status: str = "pending",
+        state: dict[str, Any] | None = None,
+    ) -> CheckIn | None:
+        """A new occurrence, or None (nothing written, nothing raised) when that
+        (enrollment, occurrence_key) exists already — e.g. a second worker or a restart."""
+        return await insert_or_none(
+            self.session,
+            CheckIn,
+            ["enrollment_id", "occurrence_key"],
+            {
+                "enrollment_id": enrollment_id,
+                "patient_id": patient_id,
+                "program_id": program_id,
+                "occurrence_key": occurrence_key,
+                "scheduled_for": scheduled_for,
+                "period_end": period_end,
+                "deadline_at": deadline_at,
+                "next_action_at": next_action_at,
+                "manual": manual,
+                "status": status,
+                "state": state or {},
+                "created_at": at,
+            },
+        )
+
+    async def get(self, checkin_id: int, *, with_answers: bool = False) -> CheckIn | None:
+        if not with_answers:
+            return await self.session.get(CheckIn, checkin_id)
+        statement = (
+            select(CheckIn).where(CheckIn.id == checkin_id).options(selectinload(CheckIn.answers))
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def require(self, checkin_id: int) -> CheckIn:
+        checkin = await self.get(checkin_id)
+        if checkin is None:
+            raise NotFound(f"check-in {checkin_id} not found")
+        return checkin
+
+    async def get_many(self, checkin_ids: Collection[int]) -> list[CheckIn]:
+        if not checkin_ids:
+            return []
+        statement = select(CheckIn).where(CheckIn.id.in_(checkin_ids)).order_by(CheckIn.id)
+        return list(await self.session.scalars(statement))
+
+    async def by_occurrence(self, enrollment_id: int, occurrence_key: str) -> CheckIn | None:
+        statement = select(CheckIn).where(
+            CheckIn.enrollment_id == enrollment_id, CheckIn.occurrence_key == occurrence_key
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def in_progress_for(self, patient_id: int) -> CheckIn | None:
+        """The patient's check-in in progress (the latest, should there be several)."""
+        return await self._latest(patient_id, ("in_progress",))
+
+    async def open_for(self, patient_id: int) -> list[CheckIn]:
+        """The patient's pending and in-progress check-ins, oldest first."""
+        statement = (
+            select(CheckIn)
+            .where(CheckIn.patient_id == patient_id, CheckIn.status.in_(OPEN_STATUSES))
+            .order_by(CheckIn.scheduled_for, CheckIn.id)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def last_completed(
+        self,
+        patient_id: int,
+        *,
+        program_id: str | None = None,
+        before: datetime | None = None,
+        exclude_id: int | None = None,
+    ) -> CheckIn | None:
+        """The latest completed check-in with its answers loaded (the "previous" values)."""
+        statement = select(CheckIn).where(
+            CheckIn.patient_id == patient_id, CheckIn.status == "completed"
+        )
+        if program_id is not None:
+            statement = statement.where(CheckIn.program_id == program_id)
+        if before is not None:
+            statement = statement.where(CheckIn.scheduled_for < before)
+        if exclude_id is not None:
+            statement = statement.where(CheckIn.id != exclude_id)
+        statement = (
+            statement.options(selectinload(CheckIn.answers))
+            .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(statement)).first()
+
+    async def list_for_patient(self, patient_id: int, *, limit: int = 50) -> list[CheckIn]:
+        """The patient's check-ins, newest first, with answers."""
+        statement = (
+            select(CheckIn)
+            .where(CheckIn.patient_id == patient_id)
+            .options(selectinload(CheckIn.answers))
+            .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def recent_statuses(self, enrollment_id: int, *, limit: int = 2) -> list[str]:
+        """Statuses of the enrollment's latest finished occurrences, newest first."""
+        statement = (
+            select(CheckIn.status)
+            .where(
+                CheckIn.enrollment_id == enrollment_id,
+                CheckIn.status.in_(("completed", "missed")),
+            )
+            .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def release(self, checkin_ids: Collection[int]) -> None:
+        """Give up claims without changing anything else (the work will be retried)."""
+        if checkin_ids:
+            await self.session.execute(
+                update(CheckIn)
+                .where(CheckIn.id.in_(checkin_ids))
+                .values(claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session="fetch")
+            )
+
+    async def record_answer(
+        self,
+        checkin_id: int,
+        patient_id: int,
+        question_id: str,
+        *,
+        raw_text: str,
+        at: datetime,
+        value_num: float | None = None,
+        value_text: str | None = None,
+        unit: str | None = None,
+        needs_review: bool = False,
+    ) -> Answer:
+        """Store the answer to a question (a repeated answer to the same question replaces it)."""
+        statement = select(Answer).where(
+            Answer.checkin_id == checkin_id, Answer.question_id == question_id
+        )
+        answer = (await self.session.scalars(statement)).one_or_none()
+        if answer is None:
+            answer = Answer(checkin_id=checkin_id, patient_id=patient_id, question_id=question_id)
+            self.session.add(answer)
+        answer.raw_text = raw_text
+        answer.value_num = value_num
+        answer.value_text = value_text
+        answer.unit = unit
+        answer.needs_review = needs_review
+        answer.answered_at = at
+        await self.session.flush()
+        return answer
+
+    async def readings(
+        self,
+        patient_id: int,
+        question_id: str,
+        *,
+        since: datetime | None = None,
+        limit: int = 500,
+    ) -> list[Reading]:
+        """Numeric answers of the patient to a question, oldest first."""
+        statement = select(Answer.answered_at, Answer.value_num, Answer.unit, Answer.checkin_id)
+        statement = statement.where(
+            Answer.patient_id == patient_id,
+            Answer.question_id == question_id,
+            Answer.value_num.is_not(None),
+        )
+        if since is not None:
+            statement = statement.where(Answer.answered_at >= since)
+        statement = statement.order_by(Answer.answered_at.desc(), Answer.id.desc()).limit(limit)
+        rows = (await self.session.execute(statement)).all()
+        return [
+            Reading(at=at, value=float(value), unit=unit, checkin_id=checkin_id)
+            for at, value, unit, checkin_id in reversed(rows)
+            if value is not None
+        ]
+
+    async def _latest(self, patient_id: int, statuses: tuple[str, ...]) -> CheckIn | None:
+        statement = (
+            select(CheckIn)
+            .where(CheckIn.patient_id == patient_id, CheckIn.status.in_(statuses))
+            .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(statement)).first()

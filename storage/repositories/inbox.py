@@ -1,0 +1,65 @@
+"""The inbox of webhooks: committed before the 2xx, processed once from here (SPEC §12)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from storage.models import ProcessedWebhook
+from storage.repositories.base import Repository, insert_ignoring
+
+
+class InboxRepository(Repository):
+    async def record_webhook(
+        self, provider: str, external_id: str, payload: dict[str, Any], at: datetime
+    ) -> tuple[int, bool]:
+        """Store a webhook delivery; returns (row id, is_new).
+
+        Safe when the same id arrives several times at once: one INSERT … ON CONFLICT DO
+        NOTHING RETURNING, then the existing row's id for the losers (on PostgreSQL the loser's
+        insert waits until the winner commits, so the row is visible by then).
+        """
+        statement = (
+            insert_ignoring(self.session, ProcessedWebhook, ["provider", "external_id"])
+            .values(
+                provider=provider,
+                external_id=external_id,
+                payload=payload,
+                received_at=at,
+                attempts=0,
+            )
+            .returning(ProcessedWebhook.id)
+        )
+        row_id = (await self.session.execute(statement)).scalar_one_or_none()
+        if row_id is not None:
+            return row_id, True
+        existing = select(ProcessedWebhook.id).where(
+            ProcessedWebhook.provider == provider, ProcessedWebhook.external_id == external_id
+        )
+        return (await self.session.execute(existing)).scalar_one(), False
+
+    async def get(self, row_id: int) -> ProcessedWebhook | None:
+        return await self.session.get(ProcessedWebhook, row_id)
+
+    async def mark_processed(self, row_id: int, at: datetime) -> bool:
+        """Mark processed; False if it was processed already (someone else got there first)."""
+        statement = (
+            update(ProcessedWebhook)
+            .where(ProcessedWebhook.id == row_id, ProcessedWebhook.processed_at.is_(None))
+            .values(processed_at=at, claimed_by=None, claimed_until=None, error=None)
+            .returning(ProcessedWebhook.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def mark_failed(self, row_id: int, error: str) -> None:
+        """Processing failed: count the attempt and release the claim (retried by the tick)."""
+        row = await self.get(row_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.error = error[:200]
+        row.claimed_by = None
+        row.claimed_until = None
+        await self.session.flush()

@@ -1,0 +1,131 @@
+"""The outbox: messages waiting for their provider, their attempts and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from outreach.errors import NotFound
+from storage.models import OutboxItem
+from storage.repositories.base import Repository
+from storage.repositories.messages import advance_status
+
+
+class OutboxRepository(Repository):
+    """State: pending → sending (claimed) → sent | pending again (retry) | failed | expired |
+    cancelled. Each outcome also moves the message's status in the contact log."""
+
+    async def get(self, outbox_id: int) -> OutboxItem | None:
+        statement = (
+            select(OutboxItem)
+            .where(OutboxItem.id == outbox_id)
+            .options(selectinload(OutboxItem.message))
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def get_many(self, outbox_ids: Collection[int]) -> list[OutboxItem]:
+        """Items with their messages, in id order (the order they were queued)."""
+        if not outbox_ids:
+            return []
+        statement = (
+            select(OutboxItem)
+            .where(OutboxItem.id.in_(outbox_ids))
+            .options(selectinload(OutboxItem.message))
+            .order_by(OutboxItem.id)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def mark_sent(
+        self, outbox_id: int, provider_id: str, at: datetime, *, status: str = "sent"
+    ) -> OutboxItem:
+        """The provider took the message: remember its id (status callbacks find it by that).
+
+        ``status`` is what the provider answered (Twilio says ``queued``); the message's status
+        moves to it unless a callback got further already.
+        """
+        item = await self._require(outbox_id)
+        item.state = "sent"
+        item.last_error = None
+        item.message.provider_id = provider_id
+        advance_status(item.message, status, at)
+        await self.session.flush()
+        return item
+
+    async def schedule_retry(
+        self, outbox_id: int, next_attempt_at: datetime, error: str | None = None
+    ) -> OutboxItem:
+        """Back to pending for another attempt at ``next_attempt_at``."""
+        item = await self._require(outbox_id)
+        item.state = "pending"
+        item.next_attempt_at = next_attempt_at
+        item.claimed_by = None
+        item.claimed_at = None
+        item.last_error = (error or "")[:200] or None
+        await self.session.flush()
+        return item
+
+    async def mark_failed(
+        self, outbox_id: int, at: datetime, *, error_code: str | None = None, error: str = ""
+    ) -> OutboxItem:
+        """A permanent failure: never retried; the message is marked failed with the code."""
+        item = await self._require(outbox_id)
+        item.state = "failed"
+        item.last_error = error[:200] or error_code
+        advance_status(item.message, "failed", at, error_code)
+        await self.session.flush()
+        return item
+
+    async def expire(self, outbox_id: int, at: datetime) -> OutboxItem:
+        """Too late to send (a check-in question is not sent a day late)."""
+        return await self._finish(outbox_id, "expired", at)
+
+    async def cancel(self, outbox_id: int, at: datetime) -> OutboxItem:
+        return await self._finish(outbox_id, "cancelled", at)
+
+    async def cancel_pending_for(self, address: str, at: datetime) -> list[int]:
+        """Cancel everything still pending for an address (after STOP); returns outbox ids."""
+        statement = (
+            select(OutboxItem)
+            .where(OutboxItem.address == address, OutboxItem.state == "pending")
+            .options(selectinload(OutboxItem.message))
+        )
+        items = list(await self.session.scalars(statement))
+        for item in items:
+            item.state = "cancelled"
+            advance_status(item.message, "cancelled", at)
+        await self.session.flush()
+        return [item.id for item in items]
+
+    async def pending_count(self) -> int:
+        statement = (
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(OutboxItem.state.in_(("pending", "sending")))
+        )
+        return int(await self.session.scalar(statement) or 0)
+
+    async def release(self, outbox_ids: Collection[int]) -> None:
+        """Return claimed items to pending unchanged (e.g. on shutdown before sending)."""
+        if outbox_ids:
+            await self.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(outbox_ids), OutboxItem.state == "sending")
+                .values(state="pending", claimed_by=None, claimed_at=None)
+                .execution_options(synchronize_session="fetch")
+            )
+
+    async def _finish(self, outbox_id: int, state: str, at: datetime) -> OutboxItem:
+        item = await self._require(outbox_id)
+        item.state = state
+        advance_status(item.message, state, at)
+        await self.session.flush()
+        return item
+
+    async def _require(self, outbox_id: int) -> OutboxItem:
+        item = await self.get(outbox_id)
+        if item is None:
+            raise NotFound(f"outbox item {outbox_id} not found")
+        return item
