@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import channel_of, patient_address
+from bot.applied import Applied
 from bot.config import Settings
 from bot.context import conversation_env, next_checkin_text, rule_context
-from bot.effects import Applied, CheckInEffects, contact_window
+from bot.effects import CheckInEffects, contact_window
 from outreach.conversation import CheckInDue, ConversationState, Input, ReplyTimeout, step
 from outreach.conversation.env import Screen, no_screen
 from outreach.errors import CheckInInProgress, Conflict, ConsentMissing, PatientNotFound

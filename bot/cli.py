@@ -79,6 +79,7 @@ def _register() -> None:
     from bot.commands.checkin import checkin_now
     from bot.commands.db import db_upgrade
     from bot.commands.importing import import_managers, import_patients, import_rota
+    from bot.commands.invite import invite
     from bot.commands.serve import serve, worker
     from bot.commands.triage import context, triage
 
@@ -88,6 +89,7 @@ def _register() -> None:
     import_app.command("rota")(import_rota)
     checkin_app.command("now")(checkin_now)
     app.command("create-admin")(create_admin)
+    app.command("invite")(invite)
     app.command("serve")(serve)
     app.command("worker")(worker)
     app.command("triage")(triage)

@@ -6,13 +6,13 @@ failed transaction sends nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import channel_of, patient_address
+from bot.applied import Applied
 from bot.config import Settings
 from bot.escalations import raise_escalation
 from outreach.conversation import ConversationState
@@ -34,22 +34,11 @@ from outreach.schedule import ContactWindow, parse_window
 from storage.models import CheckIn, Enrollment, Patient
 from storage.repositories.checkins import CheckInRepository
 from storage.repositories.consents import ConsentRepository
-from storage.repositories.escalations import Raised
 from storage.repositories.messages import MessageRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.patients import PatientRepository
 
 UNREACHABLE_AFTER = 2
-
-
-@dataclass
-class Applied:
-    """What the caller must do after the commit."""
-
-    checkin_id: int | None = None
-    deliver_now: list[int] = field(default_factory=list)
-    escalations: list[Raised] = field(default_factory=list)
-    revoked_addresses: list[str] = field(default_factory=list)
 
 
 def contact_window(patient: Patient, settings: Settings) -> ContactWindow:
@@ -168,7 +157,7 @@ class CheckInEffects:
         )
 
     async def _escalate(self, findings: list[Finding], words: str | None) -> None:
-        raised = await raise_escalation(
+        await raise_escalation(
             self.session,
             self.settings,
             self.patient,
@@ -176,9 +165,8 @@ class CheckInEffects:
             self.now,
             checkin_id=self.checkin.id,
             patient_words=words,
+            applied=self.applied,
         )
-        if raised is not None:
-            self.applied.escalations.append(raised)
 
     async def _consent(self, granted: bool, source: str) -> None:
         address = patient_address(self.patient)
@@ -214,11 +202,14 @@ class CheckInEffects:
                 ),
                 category="unreachable",
             )
-            raised = await raise_escalation(
-                self.session, self.settings, self.patient, [finding], self.now
+            await raise_escalation(
+                self.session,
+                self.settings,
+                self.patient,
+                [finding],
+                self.now,
+                applied=self.applied,
             )
-            if raised is not None:
-                self.applied.escalations.append(raised)
 
 
 def stored_value(value: AnswerValue | None) -> tuple[float | None, str | None]:

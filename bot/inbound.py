@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import channel_of
+from bot.applied import Applied
 from bot.checkins import CheckIns
 from bot.config import Settings
 from bot.context import FALLBACK_LOCALE, patient_view
-from bot.effects import Applied, revoke_and_cancel
+from bot.effects import revoke_and_cancel
 from bot.escalations import raise_escalation
 from outreach.conversation import Reply
 from outreach.conversation.env import ConversationEnv, PatientView, Screen, no_screen
@@ -133,7 +134,7 @@ class Inbound:
         )
         if checkin is not None and not opted_out:
             result = await self.checkins.step(session, checkin, Reply(message.body), now)
-            _merge(applied, result)
+            applied.merge(result)
             return
         env = await self._env(session, patient, patient_view(patient, self.settings))
         response = respond_outside(message.body, env, opted_out=opted_out)
@@ -262,16 +263,15 @@ class Inbound:
                 patients[0].status = "active"
         if response.escalate:
             for patient in patients:
-                raised = await raise_escalation(
+                await raise_escalation(
                     session,
                     self.settings,
                     patient,
                     list(response.escalate),
                     now,
                     patient_words=message.body,
+                    applied=applied,
                 )
-                if raised is not None:
-                    applied.escalations.append(raised)
         if response.flag and not logged:
             inbound = await MessageRepository(session).by_idempotency_key(
                 f"in:{message.channel}:{message.external_id}:p{patients[0].id}"[:160]
@@ -346,12 +346,6 @@ class Inbound:
             team_phone=self.settings.care_team_phone,
             screen=self.screen,
         )
-
-
-def _merge(into: Applied, other: Applied) -> None:
-    into.deliver_now.extend(other.deliver_now)
-    into.escalations.extend(other.escalations)
-    into.revoked_addresses.extend(other.revoked_addresses)
 
 
 def _with_body(message: InboundMessage, body: str) -> InboundMessage:

@@ -5,22 +5,32 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
+from bot.applied import Applied
 from bot.checkins import CheckIns
 from bot.config import Settings
-from bot.effects import Applied
+from bot.escalations import Ladder
 from bot.inbound import CommandHook, Inbound
+from bot.manager_commands import ManagerCommands
 from bot.outbox import Delivery, Sender
 from outreach.clock import SystemClock
 from outreach.conversation.env import Screen
 from outreach.ports import Clock, InboundMessage
 from outreach.programs.loader import load_programs
 from outreach.programs.model import Program
+from storage.claims import claim_due_escalations
 from storage.engine import Database
+from storage.repositories.escalations import EscalationRepository
+from storage.repositories.patients import PatientRepository
 from storage.repositories.programs import ProgramRepository
 
 log = logging.getLogger(__name__)
+LADDER_LEASE = timedelta(minutes=1)
+Editor = Callable[[str, str, str], Awaitable[object]]
+"""Rewrites a delivered message: (address, provider id, new text)."""
 
 
 def default_screen() -> Screen:
@@ -47,12 +57,35 @@ class Runtime:
     inbound: Inbound
     delivery: Delivery
     worker_id: str
-    after_commit_hooks: list[object] = field(default_factory=list)
+    editor: Editor | None = None
 
     async def after_commit(self, applied: Applied) -> None:
-        """Send what a committed transaction queued for right now."""
+        """Send what a committed transaction queued for right now, then edit old alerts."""
         if applied.deliver_now:
             await self.delivery.deliver_ids(applied.deliver_now)
+        for edit in applied.edits:
+            if self.editor is None or not edit.address.startswith("telegram:"):
+                continue
+            try:
+                await self.editor(edit.address, edit.provider_id, edit.text)
+            except Exception:
+                log.warning("could not edit message %s", edit.provider_id, exc_info=True)
+
+    async def climb_escalations(self, limit: int = 100) -> int:
+        """Unacknowledged past the deadline: alert the next rung of the ladder (SPEC §7)."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            ids = await claim_due_escalations(session, now, self.worker_id, limit, LADDER_LEASE)
+        for escalation_id in ids:
+            applied = Applied()
+            async with self.db.transaction() as session:
+                escalation = await EscalationRepository(session).get(escalation_id)
+                if escalation is None or escalation.status != "open":
+                    continue
+                patient = await PatientRepository(session).require(escalation.patient_id)
+                await Ladder(session, self.settings, now).climb(escalation, patient, applied)
+            await self.after_commit(applied)
+        return len(ids)
 
     async def handle_inbound(self, message: InboundMessage, inbox_id: int | None = None) -> None:
         applied = await self.inbound.handle(message, inbox_id)
@@ -89,6 +122,7 @@ def build_runtime(
     screen = screen or default_screen()
     programs = load_programs(settings.programs_dir)
     checkins = CheckIns(db, settings, clock, programs, screen=screen, worker_id=worker_id)
+    hooks = (*hooks, ManagerCommands(settings, clock).hook)
     inbound = Inbound(db, settings, clock, programs, checkins, screen=screen, hooks=hooks)
     delivery = Delivery(db, sender, clock, worker_id=worker_id)
     return Runtime(settings, db, clock, programs, sender, checkins, inbound, delivery, worker_id)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.links import Links
 from bot.runtime import Runtime, build_runtime
 from bot.ticks import Ticks
 from bot.web.webhooks import InboxUnavailable, inbound_from_inbox
@@ -76,7 +77,15 @@ class Server:
             await self.telegram.start()
             await self._set_webhook()
         self.senders = build_senders(self.settings, telegram=self.telegram)
-        self._runtime = build_runtime(self.settings, self.db, self.senders, clock=self.clock)
+        self._runtime = build_runtime(
+            self.settings,
+            self.db,
+            self.senders,
+            clock=self.clock,
+            hooks=(Links(self.settings, self.clock).hook,),
+        )
+        if self.telegram is not None:
+            self.runtime.editor = self._edit_telegram
         await self.runtime.sync_programs()
         if self.run_ticks:
             self.ticks = Ticks(self.runtime, process_inbox_row=self.process_inbox_row)
@@ -101,6 +110,10 @@ class Server:
             return
         secret = self.settings.telegram_webhook_secret or ""
         await self.telegram.set_webhook(f"{base}/webhooks/telegram", secret)
+
+    async def _edit_telegram(self, address: str, provider_id: str, text: str) -> None:
+        if self.telegram is not None:
+            await self.telegram.edit_text(address, int(provider_id), text)
 
     # -- inbox (webhooks) ------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ class Ticks:
             "dispatch": (20.0, self.dispatch),
             "checkins": (15.0, self.checkins),
             "outbox": (1.0, self.outbox),
+            "escalations": (1.0, self.escalations),
             "inbox": (5.0, self.inbox),
             "lease": (15.0, self.renew_lock),
             **self.extra,
@@ -114,6 +115,10 @@ class Ticks:
 
     async def outbox(self) -> None:
         while await self.runtime.delivery.deliver_due() > 0:
+            pass
+
+    async def escalations(self) -> None:
+        while await self.runtime.climb_escalations() > 0:
             pass
 
     async def inbox(self) -> None:

@@ -66,9 +66,11 @@ def create_engine(
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         _make_parent_dir(parsed)
-        engine = create_async_engine(
-            parsed, pool_size=pool_size, max_overflow=max_overflow, echo=echo
+        # A memory database is one shared connection (StaticPool): no pool sizes.
+        pool: dict[str, Any] = (
+            {} if _is_memory(parsed) else {"pool_size": pool_size, "max_overflow": max_overflow}
         )
+        engine = create_async_engine(parsed, echo=echo, **pool)
         _install_sqlite_hooks(engine, busy_timeout_ms, foreign_keys, sqlite_begin)
         return engine
     return create_async_engine(
@@ -80,9 +82,13 @@ def create_engine(
     )
 
 
+def _is_memory(url: URL) -> bool:
+    return (url.database or ":memory:") == ":memory:"
+
+
 def _make_parent_dir(url: URL) -> None:
     database = url.database or ""
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if _is_memory(url) or database.startswith("file:"):
         return
     # On failure connecting reports it: DatabaseUnavailable("unable to open database file").
     with suppress(OSError):

@@ -21,6 +21,7 @@ from storage.engine import create_engine, translate_unavailable
 from storage.errors import SchemaOutOfDate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+UPGRADE_LOCK_KEY = 0x0CA7EB07  # pg_advisory_xact_lock key held while migrating
 
 
 def alembic_config(script_location: str | Path | None = None) -> Config:
@@ -65,6 +66,9 @@ async def upgrade(
     config = config or alembic_config()
 
     def run(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # Two `carebot db upgrade` at once: the second waits, then finds nothing to do.
+            pass
         config.attributes["connection"] = connection
         try:
             command.upgrade(config, revision)

@@ -236,7 +236,7 @@ def _complete(out: _Out, env: ConversationEnv, prefix: str) -> None:
     state.ended_by = "answers"
     closing = replies.closing(flagged=bool(state.reported) or bool(state.review))
     out.send("closing", replies.join(prefix, closing))
-    out.emit(CheckInCompleted(highest(to_report)))
+    out.emit(CheckInCompleted(Severity(state.severity)))
     out.emit(WakeAt(None))
 
 
@@ -304,13 +304,14 @@ def _end_with_safety(
 ) -> None:
     state = out.state
     replies = Replies(env)
-    _escalate(out, findings, text)
     body = replies.safety(findings)
     if stop:
         out.emit(ConsentChanged(granted=False))
         body = replies.join(body, replies.stop_confirm())
     kind = "crisis" if any(f.response == "crisis" for f in findings) else "emergency"
+    # The patient's advice is queued first, so it is the first thing handed to the provider.
     out.send(kind, body)
+    _escalate(out, findings, text)
     pending = [Finding.from_dict(d) for d in state.pending_findings]
     state.pending_findings = []
     if pending:
@@ -318,7 +319,7 @@ def _end_with_safety(
     state.status = "completed"
     state.current = None
     state.ended_by = kind
-    out.emit(CheckInCompleted(highest(findings), ended_by=kind))
+    out.emit(CheckInCompleted(Severity(state.severity), ended_by=kind))
     out.emit(WakeAt(None))
 
 
@@ -329,6 +330,7 @@ def _escalate(out: _Out, findings: list[Finding], text: str | None) -> None:
             state.reported.append(finding.rule_id)
     alerting = tuple(f for f in findings if f.severity > Severity.NONE)
     if alerting:
+        state.severity = max(state.severity, int(highest(alerting)))
         out.emit(EscalationRaised(alerting, highest(alerting), text))
 
 

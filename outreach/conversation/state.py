@@ -29,6 +29,8 @@ class ConversationState:
     reasks: int = 0
     seq: int = 0
     reported: list[str] = field(default_factory=list)
+    severity: int = 0
+    """The highest severity escalated in this check-in (outreach.findings.Severity)."""
     pending_findings: list[dict[str, Any]] = field(default_factory=list)
     started_at: str | None = None
     deadline: str | None = None

@@ -113,9 +113,12 @@ async def enrol(
     await runtime.sync_programs()
     now = host.clock.now()
     async with runtime.db.transaction() as session:
-        manager, _ = await ManagerRepository(session).upsert_by_email(
-            "nurse@example.org", name="Nina Nurse", role="care_manager", at=now
-        )
+        managers = ManagerRepository(session)
+        manager = await managers.by_email("nurse@example.org")
+        if manager is None:
+            manager, _ = await managers.upsert_by_email(
+                "nurse@example.org", name="Nina Nurse", role="care_manager", at=now
+            )
         patient, _ = await PatientRepository(session).upsert(
             external_id,
             PatientFields(

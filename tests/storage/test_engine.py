@@ -97,3 +97,12 @@ async def test_unrelated_oserror_in_a_transaction_passes_through(db: Database) -
     with pytest.raises(FileNotFoundError):
         async with db.transaction():
             raise FileNotFoundError("not the database")
+
+
+async def test_memory_sqlite_works_without_pool_sizes() -> None:
+    database = Database.from_url("sqlite://", pool_size=3)
+    try:
+        async with database.transaction() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await database.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -123,3 +124,9 @@ def test_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert (MIGRATIONS_DIR / "__init__.py").is_file()  # found by setuptools' package finder
     assert (MIGRATIONS_DIR / "versions" / "__init__.py").is_file()
+
+
+async def test_two_upgrades_at_once_do_not_collide(empty_url: str) -> None:
+    """Two `carebot db upgrade` started together: one migrates, the other waits, then no-ops."""
+    await asyncio.gather(upgrade(empty_url), upgrade(empty_url))
+    assert await current_revision(empty_url) == head_revision()

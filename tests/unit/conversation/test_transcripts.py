@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from outreach.conversation import ConversationEnv, PatientView
+from outreach.conversation import ConversationEnv, PatientView, no_screen
 from outreach.locale import locale_for
 from outreach.programs.loader import builtin_programs
 from outreach.rules import RuleContext
 from outreach.texts import format_date
+from outreach.triage import screen
 from tests.unit.conversation.transcript import run_script
 
 DATA = Path(__file__).parents[2] / "data" / "transcripts"
@@ -41,6 +42,7 @@ def env_for(scenario: dict[str, Any]) -> ConversationEnv:
             baseline=scenario.get("baseline", {}),
         ),
         next_checkin=format_date(date(2026, 4, 2), scenario["language"]),
+        screen=screen if scenario.get("screen") == "triage" else no_screen,
     )
 
 
