@@ -14,6 +14,7 @@ from outreach.conversation.env import Screen, no_screen
 from outreach.errors import DeliveryError
 from outreach.ports import InboundMessage, OutboundMessage, SendResult
 from storage.engine import Database
+from tests.privacy_plugin import remember
 from storage.models import Patient
 from storage.repositories.consents import ConsentRepository
 from storage.repositories.enrollments import EnrollmentRepository
@@ -67,6 +68,7 @@ class Host:
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def reply(self, address: str, text: str) -> None:
+        remember(text, address.partition(":")[2])
         message = InboundMessage(
             channel=address.partition(":")[0].replace("tel", "sms"),
             address=address,
@@ -109,6 +111,7 @@ async def enrol(
     cadence_day: str = "2",
     cadence_time: str = "10:00",
 ) -> Patient:
+    remember(name, phone, *name.split())
     runtime = host.runtime
     await runtime.sync_programs()
     now = host.clock.now()
