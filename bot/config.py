@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     ack_routine_business_days: int = Field(2, alias="ACK_ROUTINE_BUSINESS_DAYS", ge=1)
     invite_ttl_days: float = Field(7, alias="INVITE_TTL_DAYS", gt=0)
     sandbox: Literal["auto", "on", "off"] = Field("auto", alias="SANDBOX")
+    dispatch_every_seconds: float = Field(20, alias="DISPATCH_EVERY_SECONDS", gt=0)
+    checkins_every_seconds: float = Field(15, alias="CHECKINS_EVERY_SECONDS", gt=0)
+    outbox_every_seconds: float = Field(1, alias="OUTBOX_EVERY_SECONDS", gt=0)
+    escalations_every_seconds: float = Field(1, alias="ESCALATIONS_EVERY_SECONDS", gt=0)
+    inbox_every_seconds: float = Field(5, alias="INBOX_EVERY_SECONDS", gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -49,12 +49,13 @@ class Ticks:
 
     @property
     def jobs(self) -> dict[str, tuple[float, Callable[[], Awaitable[object]]]]:
+        settings = self.runtime.settings
         return {
-            "dispatch": (20.0, self.dispatch),
-            "checkins": (15.0, self.checkins),
-            "outbox": (1.0, self.outbox),
-            "escalations": (1.0, self.escalations),
-            "inbox": (5.0, self.inbox),
+            "dispatch": (settings.dispatch_every_seconds, self.dispatch),
+            "checkins": (settings.checkins_every_seconds, self.checkins),
+            "outbox": (settings.outbox_every_seconds, self.outbox),
+            "escalations": (settings.escalations_every_seconds, self.escalations),
+            "inbox": (settings.inbox_every_seconds, self.inbox),
             "lease": (15.0, self.renew_lock),
             **self.extra,
         }
