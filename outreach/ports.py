@@ -49,7 +49,10 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A message to send. ``buttons`` are (label, callback data) pairs where the channel has them."""
+    """A message to send.
+
+    ``buttons`` are (label, callback data) pairs, for channels that have buttons.
+    """
 
     address: str
     body: str

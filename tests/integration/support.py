@@ -14,12 +14,12 @@ from outreach.conversation.env import Screen, no_screen
 from outreach.errors import DeliveryError
 from outreach.ports import InboundMessage, OutboundMessage, SendResult
 from storage.engine import Database
-from tests.privacy_plugin import remember
 from storage.models import Patient
 from storage.repositories.consents import ConsentRepository
 from storage.repositories.enrollments import EnrollmentRepository
 from storage.repositories.managers import ManagerRepository
 from storage.repositories.patients import PatientFields, PatientRepository
+from tests.privacy_plugin import remember
 
 
 @dataclass
