@@ -68,7 +68,7 @@ async def upgrade(
     def run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             # Two `carebot db upgrade` at once: the second waits, then finds nothing to do.
-            pass
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK_KEY})")
         config.attributes["connection"] = connection
         try:
             command.upgrade(config, revision)
