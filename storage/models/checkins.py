@@ -96,7 +96,11 @@ class Answer(Base):
     """A patient's answer to one question of one check-in."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("checkin_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "question_id"),
+        # Trend charts and change rules read one patient's answers to one question over time.
+        Index("ix_answers_patient_question", "patient_id", "question_id", "answered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id", ondelete="CASCADE"))

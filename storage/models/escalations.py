@@ -20,8 +20,12 @@ class Escalation(Base):
     __table_args__ = (Index("ix_escalations_deadline", "status", "ack_deadline"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id", ondelete="SET NULL"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    checkin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkins.id", ondelete="SET NULL"), index=True
+    )
     rule_id: Mapped[str] = mapped_column(String(96))
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     severity: Mapped[str] = mapped_column(String(16))

@@ -46,7 +46,7 @@ def _diff(connection: Connection) -> list[Any]:
 async def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:
     assert await current_revision(empty_url) is None
     await upgrade(empty_url)
-    assert await current_revision(empty_url) == head_revision() == "0001"
+    assert await current_revision(empty_url) == head_revision() == HEAD
     engine = create_engine(empty_url)
     try:
         async with engine.connect() as conn:
@@ -69,20 +69,23 @@ async def test_check_schema_refuses_an_empty_database(empty_url: str) -> None:
     engine = create_engine(empty_url)
     try:
         with pytest.raises(
-            SchemaOutOfDate, match=r"at none .* needs 0001: run `carebot db upgrade`"
+            SchemaOutOfDate, match=rf"at none .* needs {HEAD}: run `carebot db upgrade`"
         ):
             await check_schema(engine)
     finally:
         await engine.dispose()
 
 
+HEAD = "0002"
+"""The newest migration in storage/migrations/versions."""
+
 SECOND_REVISION = '''
 """Add a column (batch mode on SQLite)."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -99,20 +102,21 @@ def downgrade() -> None:
 
 
 async def test_check_schema_refuses_an_older_revision(empty_url: str, tmp_path: Path) -> None:
-    """A database at 0001 run by a carebot whose head is 0002: refused until upgraded."""
+    """A database at our head run by a carebot with one more migration: refused until
+    upgraded."""
     newer = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, newer, ignore=shutil.ignore_patterns("__pycache__"))
-    (newer / "versions" / "0002_extra.py").write_text(SECOND_REVISION)
+    (newer / "versions" / "9999_extra.py").write_text(SECOND_REVISION.replace("{head}", HEAD))
     config = alembic_config(newer)
-    await upgrade(empty_url)  # our head, 0001
+    await upgrade(empty_url)  # our head
     engine = create_engine(empty_url)
     try:
-        with pytest.raises(SchemaOutOfDate, match=r"at 0001, this carebot needs 0002"):
+        with pytest.raises(SchemaOutOfDate, match=rf"at {HEAD}, this carebot needs 9999"):
             await check_schema(engine, config=config)
         await upgrade(empty_url, config=config)  # a later migration, batch mode on SQLite
         await check_schema(engine, config=config)
         # ...and the older code meets a newer database: a clear refusal too.
-        with pytest.raises(SchemaOutOfDate, match=r"at 0002, which this carebot does not know"):
+        with pytest.raises(SchemaOutOfDate, match=r"at 9999, which this carebot does not know"):
             await check_schema(engine)
     finally:
         await engine.dispose()
