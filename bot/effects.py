@@ -71,6 +71,7 @@ class CheckInEffects:
         self.enrollment = enrollment
         self.now = now
         self.applied = Applied(checkin_id=checkin.id)
+        self._provider_answers = False
 
     async def apply(self, state: ConversationState, events: list[Event]) -> Applied:
         for event in events:
@@ -89,6 +90,7 @@ class CheckInEffects:
             case EscalationRaised(findings=findings, patient_words=words):
                 await self._escalate(list(findings), words)
             case ConsentChanged(granted=granted, source=source):
+                self._provider_answers = event.provider_answers
                 await self._consent(granted, source)
             case CheckInStarted(at=at):
                 self.checkin.status = "in_progress"

@@ -22,6 +22,7 @@ from bot.escalations import raise_escalation
 from outreach.conversation import Reply
 from outreach.conversation.env import ConversationEnv, PatientView, Screen, no_screen
 from outreach.conversation.outside import OutsideResponse, respond_outside
+from outreach.keywords import provider_handles_opt_out
 from outreach.locale import locale_for
 from outreach.ports import Clock, InboundMessage
 from outreach.programs.model import Program
@@ -282,9 +283,10 @@ class Inbound:
             if (
                 response.reply_kind == "stop_confirm"
                 and channel == "sms"
-                and (self.settings.twilio_opt_out_managed)
+                and self.settings.twilio_opt_out_managed
+                and provider_handles_opt_out(message.body)
             ):
-                return
+                return  # Twilio's Advanced Opt-Out answered this bare STOP itself
             await self._queue_reply(
                 session,
                 _Reply(

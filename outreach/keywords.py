@@ -77,3 +77,15 @@ def is_opt_out_sentence(message: str) -> bool:
     """A sentence asking us to stop messaging ("please stop texting me", "no más mensajes")."""
     plain = normalise(message).replace("'", "")
     return any(p.search(plain) for p in _OPT_OUT_PHRASES)
+
+
+# Twilio's default opt-out keywords: a message that is exactly one of these is answered by
+# Twilio itself when Advanced Opt-Out manages STOP (TWILIO_OPT_OUT_MANAGED).
+PROVIDER_OPT_OUT_WORDS = frozenset(
+    ["stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"]
+)
+
+
+def provider_handles_opt_out(message: str) -> bool:
+    """Whether Twilio's own opt-out handling catches this message (one keyword, alone)."""
+    return normalise(message).replace(" ", "") in PROVIDER_OPT_OUT_WORDS

@@ -38,9 +38,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Su próxima revisión es el {next_date}.",
     },
     "stop_confirm": {
-        "en": "You will not get more messages from {team} on this number. "
+        "en": "You will not get more messages from {team} here. "
         "Reply START to get them again.",
-        "es": "No recibirá más mensajes de {team} en este número. "
+        "es": "No recibirá más mensajes de {team} por aquí. "
         "Responda START para recibirlos de nuevo.",
     },
     "start_confirm": {

@@ -31,7 +31,7 @@ from outreach.conversation.state import ConversationState, iso, parse_iso
 from outreach.conversation.timing import first_reminders, next_wake
 from outreach.errors import ParseError
 from outreach.findings import Finding, Severity, highest
-from outreach.keywords import Keyword, classify
+from outreach.keywords import Keyword, classify, provider_handles_opt_out
 from outreach.parsing import parse_answer
 from outreach.rules import compute_totals, evaluate
 
@@ -285,7 +285,7 @@ def _opt_out(out: _Out, findings: list[Finding], text: str, env: ConversationEnv
         category="opt_out",
     )
     _escalate(out, [*findings, note], text)
-    out.emit(ConsentChanged(granted=False))
+    out.emit(ConsentChanged(granted=False, provider_answers=provider_handles_opt_out(text)))
     out.send("stop_confirm", Replies(env).stop_confirm())
     _cancel(out, "opted_out")
 

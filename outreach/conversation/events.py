@@ -48,8 +48,12 @@ class EscalationRaised:
 
 @dataclass(frozen=True, slots=True)
 class ConsentChanged:
+    """``provider_answers``: the opt-out was a bare keyword that Twilio's own opt-out
+    handling answers when it manages STOP (TWILIO_OPT_OUT_MANAGED)."""
+
     granted: bool
     source: str = "keyword"
+    provider_answers: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,12 +244,6 @@ async def test_managed_opt_out_leaves_the_stop_keyword_to_twilio(
         assert bot.sms_to(phone) == []  # Twilio's Advanced Opt-Out answers the keyword itself
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (bot/inbound.py _apply_outside, bot/effects.py _queue): with "
-    "TWILIO_OPT_OUT_MANAGED=true carebot drops every SMS stop confirmation, also for an opt-out "
-    "sentence that Twilio does not recognise, so nobody confirms it (CLINICAL §4)",
-)
 async def test_managed_opt_out_still_confirms_a_sentence_twilio_does_not_catch(
     start_carebot: StartCarebot,
 ) -> None:
