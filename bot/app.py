@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.server import Server
 from bot.web.sandbox import sandbox_routes
+from bot.web.voice import voice_routes
 from bot.web.webhooks import webhook_routes
 
 
@@ -34,6 +35,7 @@ def create_app(server: Server) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     routes += _webhooks(server)
+    routes += voice_routes(settings, server)
     if settings.sandbox_enabled:
         routes += sandbox_routes(settings, server, server)
     return Starlette(routes=routes, lifespan=lifespan)

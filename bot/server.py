@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.links import Links
 from bot.runtime import Runtime, build_runtime
 from bot.ticks import Ticks
+from bot.voice import VoiceCalls
 from bot.web.webhooks import InboxUnavailable, inbound_from_inbox
 from handlers.registry import Senders, build_senders
 from handlers.telegram import TelegramChannel, build_telegram
@@ -29,6 +30,13 @@ from storage.repositories.inbox import InboxRepository
 from storage.repositories.messages import MessageRepository
 
 log = logging.getLogger(__name__)
+
+
+def warm_up_screening() -> None:
+    from outreach.triage import screen
+
+    screen("chest pain", "en")
+
 
 _inbox_row: contextvars.ContextVar[int | None] = contextvars.ContextVar("inbox_row", default=None)
 
@@ -54,6 +62,7 @@ class Server:
         self.senders: Senders | None = None
         self._runtime: Runtime | None = None
         self.ticks: Ticks | None = None
+        self.voice: VoiceCalls | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -66,6 +75,8 @@ class Server:
         """Database (schema must be current), Telegram, senders, runtime, then the ticks."""
         self.settings.check_production()
         await check_schema(self.db.engine)
+        # Compile the red-flag vocabulary now, not on the first patient's message.
+        warm_up_screening()
         if self.settings.telegram_enabled:
             assert self.settings.telegram_bot_token is not None
             self.telegram = build_telegram(
@@ -87,6 +98,7 @@ class Server:
         if self.telegram is not None:
             self.runtime.editor = self._edit_telegram
         await self.runtime.sync_programs()
+        self.voice = VoiceCalls(self.runtime)
         if self.run_ticks:
             self.ticks = Ticks(self.runtime, process_inbox_row=self.process_inbox_row)
             await self.ticks.start()
@@ -98,6 +110,8 @@ class Server:
             await self.ticks.stop()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
+        if self.voice is not None:
+            await self.voice.drain()
         if self.telegram is not None:
             await self.telegram.stop()
         if self.senders is not None:
@@ -144,6 +158,9 @@ class Server:
             row = await InboxRepository(session).get(inbox_id)
         if row is None or row.processed_at is not None:
             return
+        if row.provider == "twilio_status":
+            await self._apply_parked_status(inbox_id, row.payload)
+            return
         if row.provider == "telegram":
             if self.telegram is None:
                 raise RuntimeError("a Telegram update arrived but Telegram is not configured")
@@ -157,6 +174,19 @@ class Server:
         if message is None:
             raise ValueError(f"inbox row {inbox_id}: unknown provider {row.provider!r}")
         await self.runtime.handle_inbound(message, inbox_id)
+
+    async def _apply_parked_status(self, inbox_id: int, payload: dict[str, Any]) -> None:
+        async with self.db.transaction() as session:
+            found = await MessageRepository(session).update_status(
+                str(payload["provider_id"]),
+                str(payload["status"]),
+                self.runtime.clock.now(),
+                payload.get("error_code"),
+            )
+            if found is None:
+                # Still unknown: fail this attempt; the tick retries (bounded attempts).
+                raise LookupError(f"inbox row {inbox_id}: no message with that provider id yet")
+            await InboxRepository(session).mark_processed(inbox_id, self.runtime.clock.now())
 
     async def _on_telegram(self, message: InboundMessage) -> None:
         inbox_id = _inbox_row.get()
@@ -174,9 +204,19 @@ class Server:
     ) -> None:
         try:
             async with self.db.transaction() as session:
-                await MessageRepository(session).update_status(
-                    provider_id, status, self.runtime.clock.now(), error_code
+                now = self.runtime.clock.now()
+                found = await MessageRepository(session).update_status(
+                    provider_id, status, now, error_code
                 )
+                if found is None:
+                    # The callback beat our own commit of the provider id: park it in the
+                    # inbox; the inbox tick applies it once the message row knows its id.
+                    await InboxRepository(session).record_webhook(
+                        "twilio_status",
+                        f"{provider_id}:{status}",
+                        {"provider_id": provider_id, "status": status, "error_code": error_code},
+                        now,
+                    )
         except DatabaseUnavailable as exc:
             raise InboxUnavailable(str(exc)) from exc
 

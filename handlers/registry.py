@@ -10,6 +10,7 @@ from handlers.ratelimit import telegram_limit, twilio_limit
 from handlers.sandbox import SandboxSender
 from handlers.telegram import TelegramChannel
 from handlers.twilio_sms import STATUS_CALLBACK_PATH, TwilioSms
+from handlers.twilio_voice import TwilioVoice
 from outreach.errors import PermanentDeliveryError
 from outreach.ports import ChannelSender, OutboundMessage, SendResult, SentLookup, scheme_of
 
@@ -129,6 +130,8 @@ def build_senders(
             timeout=twilio_timeout,
         )
         senders.append(twilio_limit(sms, settings.twilio_mps, settings.worker_count))
+        if settings.twilio_from_number:  # calls (voice:) need a from number; they share the client
+            senders.append(TwilioVoice(sms, settings.twilio_from_number, settings.public_base_url))
         lookups[sms.scheme] = sms
         owned.append(sms)
     if telegram is not None:

@@ -24,7 +24,7 @@ async def test_twilio_and_sandbox_are_built_from_settings(fake_twilio: FakeTwili
     settings = make_settings(TWILIO_API_BASE_URL=fake_twilio.url, TWILIO_MPS="50", SANDBOX="on")
     senders = build_senders(settings)
     try:
-        assert senders.schemes == {"tel", "sandbox"}
+        assert senders.schemes == {"tel", "voice", "sandbox"}
         sms = await senders.send(msg("tel:+15551230001"))
         sandbox = await senders.send(msg("sandbox:demo-1"))
         found = await senders.find_sent(
