@@ -38,8 +38,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "es": "Su próxima revisión es el {next_date}.",
     },
     "stop_confirm": {
-        "en": "You will not get more messages from {team} here. "
-        "Reply START to get them again.",
+        "en": "You will not get more messages from {team} here. Reply START to get them again.",
         "es": "No recibirá más mensajes de {team} por aquí. "
         "Responda START para recibirlos de nuevo.",
     },
