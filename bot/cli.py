@@ -78,12 +78,14 @@ def _register() -> None:
     from bot.commands.admin import create_admin
     from bot.commands.checkin import checkin_now
     from bot.commands.db import db_upgrade
+    from bot.commands.export import export_app
     from bot.commands.importing import import_managers, import_patients, import_rota
     from bot.commands.invite import invite
     from bot.commands.serve import serve, worker
     from bot.commands.triage import context, triage
 
     db_app.command("upgrade")(db_upgrade)
+    app.add_typer(export_app, name="export")
     import_app.command("managers")(import_managers)
     import_app.command("patients")(import_patients)
     import_app.command("rota")(import_rota)
