@@ -78,9 +78,11 @@ def _register() -> None:
     from bot.commands.admin import create_admin
     from bot.commands.checkin import checkin_now
     from bot.commands.db import db_upgrade
+    from bot.commands.demo import demo
     from bot.commands.export import export_app
     from bot.commands.importing import import_managers, import_patients, import_rota
     from bot.commands.invite import invite
+    from bot.commands.report import report
     from bot.commands.serve import serve, worker
     from bot.commands.triage import context, triage
 
@@ -96,6 +98,8 @@ def _register() -> None:
     app.command("worker")(worker)
     app.command("triage")(triage)
     app.command("context")(context)
+    app.command("demo")(demo)
+    app.command("report")(report)
 
 
 _register()
