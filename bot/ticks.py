@@ -6,6 +6,7 @@ claim that costs next to nothing when nothing is due, and is safe to interrupt.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "scheduler"
 LOCK_TTL = timedelta(seconds=60)
+STOP_GRACE_SECONDS = 15.0
 
 
 class SchedulerBusy(Conflict):
@@ -46,6 +48,8 @@ class Ticks:
         self.extra = dict(extra or {})
         self.scheduler: AsyncIOScheduler | None = None
         self._locked = False
+        self._stopping = False
+        self._running: set[asyncio.Task[object]] = set()
 
     @property
     def jobs(self) -> dict[str, tuple[float, Callable[[], Awaitable[object]]]]:
@@ -80,6 +84,13 @@ class Ticks:
         await self.run_once()
 
     async def stop(self) -> None:
+        """No new tick starts; ticks in flight finish their current batch (each claim is its
+        own transaction), then the scheduler and the SQLite lease go."""
+        self._stopping = True
+        if self.scheduler is not None:
+            self.scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=STOP_GRACE_SECONDS)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -95,32 +106,43 @@ class Ticks:
         self, name: str, job: Callable[[], Awaitable[object]]
     ) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            if self._stopping:
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
                 await job()
             except Exception:
                 log.exception("tick %s failed; it runs again at the next interval", name)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
 
         return run
 
     async def dispatch(self) -> None:
         while await self.runtime.checkins.dispatch_due() > 0:
-            pass
+            if self._stopping:
+                return
 
     async def checkins(self) -> None:
         while True:
             result = await self.runtime.checkins.advance_due()
             for applied in result.applied:
                 await self.runtime.after_commit(applied)
-            if result.processed == 0:
+            if result.processed == 0 or self._stopping:
                 return
 
     async def outbox(self) -> None:
         while await self.runtime.delivery.deliver_due() > 0:
-            pass
+            if self._stopping:
+                return
 
     async def escalations(self) -> None:
         while await self.runtime.climb_escalations() > 0:
-            pass
+            if self._stopping:
+                return
 
     async def inbox(self) -> None:
         """Process inbox rows whose request died after the commit (SPEC §12)."""
