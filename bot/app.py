@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.api import api_routes
+from bot.dashboard import dashboard_routes
 from bot.server import Server
 from bot.web.sandbox import sandbox_routes
 from bot.web.voice import voice_routes
@@ -35,6 +37,7 @@ def create_app(server: Server) -> Starlette:
 
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     routes += _webhooks(server)
+    routes += dashboard_routes(server) + api_routes(server)
     routes += voice_routes(settings, server)
     if settings.sandbox_enabled:
         routes += sandbox_routes(settings, server, server)

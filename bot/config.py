@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     ack_urgent_minutes: float = Field(60, alias="ACK_URGENT_MINUTES", gt=0)
     ack_routine_business_days: int = Field(2, alias="ACK_ROUTINE_BUSINESS_DAYS", ge=1)
     invite_ttl_days: float = Field(7, alias="INVITE_TTL_DAYS", gt=0)
+    dashboard_idle_minutes: float = Field(30, alias="DASHBOARD_IDLE_MINUTES", gt=0)
     sandbox: Literal["auto", "on", "off"] = Field("auto", alias="SANDBOX")
     dispatch_every_seconds: float = Field(20, alias="DISPATCH_EVERY_SECONDS", gt=0)
     checkins_every_seconds: float = Field(15, alias="CHECKINS_EVERY_SECONDS", gt=0)

@@ -138,15 +138,7 @@ class _Run:
         await self.answer(f"Sent to patient {patient.external_id}.")
 
     async def mark_alerts(self, escalation: Escalation, note: str) -> None:
-        """Edit the Telegram alerts of this escalation so everyone sees who took it."""
-        rows = await self.session.execute(
-            select(Message.address, Message.provider_id, Message.body)
-            .join(Notification, Notification.message_id == Message.id)
-            .where(Notification.escalation_id == escalation.id, Message.channel == "telegram")
-        )
-        for address, provider_id, body in rows:
-            if provider_id:
-                self.applied.edits.append(Edit(address, provider_id, f"{body}\n✅ {note}"))
+        await mark_alerts(self.session, escalation.id, note, self.applied)
 
     async def answer(self, text: str, *, unless_button: bool = False) -> None:
         if unless_button and (self.message.command or "").startswith("callback:"):
@@ -177,6 +169,20 @@ class _Run:
             patient_id=patient_id,
             detail={"channel": self.message.channel},
         )
+
+
+async def mark_alerts(
+    session: AsyncSession, escalation_id: int, note: str, applied: Applied
+) -> None:
+    """Edit the Telegram alerts of the escalation so that everyone alerted sees who took it."""
+    rows = await session.execute(
+        select(Message.address, Message.provider_id, Message.body)
+        .join(Notification, Notification.message_id == Message.id)
+        .where(Notification.escalation_id == escalation_id, Message.channel == "telegram")
+    )
+    for address, provider_id, body in rows:
+        if provider_id:
+            applied.edits.append(Edit(address, provider_id, f"{body}\n✅ {note}"))
 
 
 async def may_act(session: AsyncSession, escalation: Escalation, manager: CareManager) -> bool:
@@ -216,4 +222,4 @@ async def _someone_else_at(session: AsyncSession, address: str) -> bool:
     return found is not None
 
 
-__all__ = ["ManagerCommands", "may_act"]
+__all__ = ["ManagerCommands", "mark_alerts", "may_act"]
