@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import channel_of, patient_address
 from bot.applied import Applied
 from bot.config import Settings
 from bot.context import conversation_env, next_checkin_text, rule_context
-from bot.effects import CheckInEffects, contact_window
+from bot.effects import CheckInEffects, QueueLater, contact_window
 from outreach.conversation import CheckInDue, ConversationState, Input, ReplyTimeout, step
 from outreach.conversation.env import Screen, no_screen
 from outreach.errors import CheckInInProgress, Conflict, ConsentMissing, PatientNotFound
@@ -26,9 +30,10 @@ from outreach.schedule import (
     parse_cadence,
     period_end,
 )
-from storage.claims import claim_due_checkins, claim_due_enrollments
+from storage.claims import claim_due_checkins, claim_due_enrollments, release_enrollments
 from storage.engine import Database
-from storage.models import CheckIn, Enrollment, Patient
+from storage.errors import DatabaseUnavailable
+from storage.models import CheckIn, Consent, Enrollment, Patient
 from storage.repositories.checkins import CheckInRepository
 from storage.repositories.consents import ConsentRepository
 from storage.repositories.enrollments import EnrollmentRepository
@@ -41,7 +46,12 @@ NOT_CONTACTABLE = ("opted_out", "paused", "discharged")
 
 @dataclass
 class TickResult:
-    """What a tick did; ``deliver_now`` are outbox ids to hand to the provider at once."""
+    """What a tick did; ``deliver_now`` are outbox ids to hand to the provider at once.
+
+    ``applied`` holds one Applied for the whole batch (the steps' merged), so that the
+    caller's ``after_commit`` hands every message the batch queued to the provider together,
+    sent concurrently, instead of one check-in after the other.
+    """
 
     processed: int = 0
     deliver_now: list[int] = field(default_factory=list)
@@ -50,7 +60,19 @@ class TickResult:
     def add(self, applied: Applied) -> None:
         self.processed += 1
         self.deliver_now.extend(applied.deliver_now)
-        self.applied.append(applied)
+        if not self.applied:
+            self.applied.append(Applied())
+        self.applied[0].merge(applied)
+
+
+@dataclass
+class _Loaded:
+    """What a batch loaded up front for starting its check-ins (no query per check-in), by
+    patient id; ``in_progress`` follows the check-ins the batch starts."""
+
+    patients: dict[int, Patient]
+    cannot_contact: dict[int, str | None]
+    in_progress: dict[int, CheckIn]
 
 
 class CheckIns:
@@ -74,38 +96,57 @@ class CheckIns:
         self.worker_id = worker_id
 
     async def dispatch_due(self, limit: int = 500) -> int:
-        """Create the occurrences of due enrollments (one per period) and advance them."""
+        """Create the occurrences of due enrollments (one per period) and advance them.
+
+        A claimed batch is written in one transaction (one INSERT of the occurrences, one
+        UPDATE of the enrollments); should that fail, each enrollment is tried in its own
+        transaction, so that one bad row does not hold up the others.
+        """
         now = self.clock.now()
         async with self.db.transaction() as session:
             ids = await claim_due_enrollments(session, now, self.worker_id, limit, LEASE)
         if not ids:
             return 0
-        async with self.db.transaction() as session:
-            enrollments = await EnrollmentRepository(session).get_many(ids)
-            patients = {
-                p.id: p
-                for p in await PatientRepository(session).get_many(
-                    [e.patient_id for e in enrollments]
-                )
-            }
-            for enrollment in enrollments:
-                await self._dispatch_one(session, enrollment, patients[enrollment.patient_id], now)
+        try:
+            async with self.db.transaction() as session:
+                await self._dispatch_batch(session, ids, now)
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            log.warning("dispatch of %d enrollments failed; one at a time", len(ids), exc_info=True)
+            for enrollment_id in ids:
+                try:
+                    async with self.db.transaction() as session:
+                        await self._dispatch_batch(session, [enrollment_id], now)
+                except DatabaseUnavailable:
+                    raise
+                except Exception:
+                    log.exception("enrollment %s not dispatched; retried later", enrollment_id)
         return len(ids)
 
-    async def _dispatch_one(
-        self, session: AsyncSession, enrollment: Enrollment, patient: Patient, now: datetime
-    ) -> None:
+    async def _dispatch_batch(self, session: AsyncSession, ids: list[int], now: datetime) -> None:
+        occurrences: list[dict[str, Any]] = []
+        following: dict[int, datetime | None] = {}
+        for enrollment in await EnrollmentRepository(session).get_many(ids):
+            occurrence, following[enrollment.id] = self._occurrence(
+                enrollment, enrollment.patient, now
+            )
+            if occurrence is not None:
+                occurrences.append(occurrence)
+        await CheckInRepository(session).create_many(occurrences)
+        await release_enrollments(session, following)
+
+    def _occurrence(
+        self, enrollment: Enrollment, patient: Patient, now: datetime
+    ) -> tuple[dict[str, Any] | None, datetime | None]:
+        """The occurrence that fell due (None for none) and the enrollment's next due time."""
         due = enrollment.next_due_at
+        if due is None or enrollment.paused:
+            return None, None
         zone = ZoneInfo(patient.timezone)
         cadence = parse_cadence(enrollment.cadence_day, enrollment.cadence_time)
-        repo = EnrollmentRepository(session)
-        if due is None or enrollment.paused:
-            await repo.schedule_next(enrollment.id, None)
-            return
         anchor = enrollment.anchor_at
-        key = occurrence_key(cadence, due, zone, anchor)
         ends = period_end(cadence, due, zone, anchor)
-        following = next_occurrence(cadence, due, zone, anchor)
         status, reason = "pending", None
         if ends <= now:
             # The whole period passed while we were down: recorded as missed, never sent late.
@@ -113,28 +154,41 @@ class CheckIns:
         elif patient.status in NOT_CONTACTABLE:
             status, reason = "cancelled", patient.status
         window = contact_window(patient, self.settings)
-        state = ConversationState.new(enrollment.program_id, patient.language)
-        state.status = status
-        state.ended_by = reason
-        await CheckInRepository(session).create(
-            enrollment_id=enrollment.id,
-            patient_id=patient.id,
-            program_id=enrollment.program_id,
-            occurrence_key=key,
-            scheduled_for=due,
-            period_end=ends,
-            at=now,
-            status=status,
-            state=state.to_json(),
-            next_action_at=window.next_open(max(due, now), zone) if status == "pending" else None,
-        )
-        await repo.schedule_next(enrollment.id, following)
+        occurrence = {
+            "enrollment_id": enrollment.id,
+            "patient_id": patient.id,
+            "program_id": enrollment.program_id,
+            "occurrence_key": occurrence_key(cadence, due, zone, anchor),
+            "scheduled_for": due,
+            "period_end": ends,
+            "at": now,
+            "status": status,
+            "state": _new_state(enrollment.program_id, patient.language, status, reason),
+            "next_action_at": window.next_open(max(due, now), zone)
+            if status == "pending"
+            else None,
+        }
+        return occurrence, next_occurrence(cadence, due, zone, anchor)
 
     async def advance_due(self, limit: int = 200) -> TickResult:
-        """Start pending check-ins whose time came; send reminders; miss expired ones."""
+        """Start pending check-ins whose time came; send reminders; miss expired ones.
+
+        A claimed batch is stepped in one transaction (what it loads and the messages it queues
+        are read and written together); should that fail, each check-in is stepped in its own
+        transaction, so that one failure does not sink the others.
+        """
         now = self.clock.now()
         async with self.db.transaction() as session:
             ids = await claim_due_checkins(session, now, self.worker_id, limit, LEASE)
+        if not ids:
+            return TickResult()
+        try:
+            async with self.db.transaction() as session:
+                return await self._advance_batch(session, ids, now)
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            log.warning("advancing %d check-ins failed; one at a time", len(ids), exc_info=True)
         result = TickResult()
         for checkin_id in ids:
             try:
@@ -146,27 +200,91 @@ class CheckIns:
                 result.add(applied)
         return result
 
+    async def _advance_batch(
+        self, session: AsyncSession, ids: list[int], now: datetime
+    ) -> TickResult:
+        repo = CheckInRepository(session)
+        checkins = await repo.get_many(ids, lock=True)
+        loaded = await self._load(session, {c.patient_id for c in checkins})
+        # Held here, so that they stay in the session's identity map (it holds its objects
+        # weakly): step() then finds each enrollment without a query.
+        enrollments = await EnrollmentRepository(session).get_many(
+            {c.enrollment_id for c in checkins}
+        )
+        later = QueueLater(session)
+        stepped: list[Applied] = []
+        for checkin in checkins:
+            checkin.claimed_by = None
+            checkin.claimed_until = None
+            applied = await self._advance(session, checkin, now, loaded, later)
+            if applied is not None:
+                stepped.append(applied)
+            if checkin.status == "in_progress":
+                loaded.in_progress[checkin.patient_id] = checkin
+        await repo.save_many(checkins)
+        await later.flush()
+        del enrollments
+        result = TickResult()
+        for applied in stepped:
+            result.add(applied)
+        return result
+
+    async def _load(self, session: AsyncSession, patient_ids: set[int]) -> _Loaded:
+        patients = {p.id: p for p in await PatientRepository(session).get_many(patient_ids)}
+        return _Loaded(
+            patients,
+            await self._cannot_contact_many(session, list(patients.values())),
+            await CheckInRepository(session).in_progress_for_many(patient_ids),
+        )
+
+    async def _advance(
+        self,
+        session: AsyncSession,
+        checkin: CheckIn,
+        now: datetime,
+        loaded: _Loaded | None = None,
+        later: QueueLater | None = None,
+    ) -> Applied | None:
+        if checkin.status == "pending":
+            return await self._start(
+                session, checkin, now, manual=False, loaded=loaded, later=later
+            )
+        if checkin.status == "in_progress":
+            return await self.step(session, checkin, ReplyTimeout(), now, later=later)
+        checkin.next_action_at = None
+        return None
+
     async def _advance_one(self, checkin_id: int, now: datetime) -> Applied | None:
         async with self.db.transaction() as session:
             checkin = await CheckInRepository(session).require(checkin_id)
             checkin.claimed_by = None
             checkin.claimed_until = None
-            if checkin.status == "pending":
-                return await self._start(session, checkin, now, manual=False)
-            if checkin.status == "in_progress":
-                return await self.step(session, checkin, ReplyTimeout(), now)
-            checkin.next_action_at = None
-            return None
+            return await self._advance(session, checkin, now)
 
     async def _start(
-        self, session: AsyncSession, checkin: CheckIn, now: datetime, *, manual: bool
+        self,
+        session: AsyncSession,
+        checkin: CheckIn,
+        now: datetime,
+        *,
+        manual: bool,
+        loaded: _Loaded | None = None,
+        later: QueueLater | None = None,
     ) -> Applied | None:
-        patient = await PatientRepository(session).require(checkin.patient_id)
-        reason = await self._cannot_contact(session, patient)
+        if loaded is None:
+            patient = await PatientRepository(session).require(checkin.patient_id)
+            reason = await self._cannot_contact(session, patient)
+        else:
+            patient = loaded.patients[checkin.patient_id]
+            reason = loaded.cannot_contact[patient.id]
         if not manual and checkin.period_end is not None and checkin.period_end <= now:
             reason = "not_started"
         if reason is None and not manual:
-            other = await CheckInRepository(session).in_progress_for(patient.id)
+            other = (
+                loaded.in_progress.get(patient.id)
+                if loaded is not None
+                else await CheckInRepository(session).in_progress_for(patient.id)
+            )
             if other is not None and other.id != checkin.id:
                 # Wait for the conversation in progress to end; look again in an hour.
                 checkin.next_action_at = now + timedelta(hours=1)
@@ -179,7 +297,7 @@ class CheckIns:
             checkin.status = state.status
             checkin.next_action_at = None
             return None
-        return await self.step(session, checkin, CheckInDue(), now, patient=patient)
+        return await self.step(session, checkin, CheckInDue(), now, patient=patient, later=later)
 
     async def _cannot_contact(self, session: AsyncSession, patient: Patient) -> str | None:
         if patient.status in NOT_CONTACTABLE:
@@ -192,6 +310,25 @@ class CheckIns:
             return "no_consent"
         return None
 
+    async def _cannot_contact_many(
+        self, session: AsyncSession, patients: list[Patient]
+    ) -> dict[int, str | None]:
+        """:meth:`_cannot_contact` of many patients, with one query for their consents."""
+        reasons: dict[int, str | None] = {}
+        addresses: dict[int, str] = {}
+        for patient in patients:
+            address = patient_address(patient)
+            if patient.status in NOT_CONTACTABLE:
+                reasons[patient.id] = patient.status
+            elif address is None:
+                reasons[patient.id] = "awaiting_link"
+            else:
+                addresses[patient.id] = address
+        granted = await _granted(session, addresses)
+        for patient_id in addresses:
+            reasons[patient_id] = None if patient_id in granted else "no_consent"
+        return reasons
+
     async def step(
         self,
         session: AsyncSession,
@@ -200,8 +337,13 @@ class CheckIns:
         now: datetime,
         *,
         patient: Patient | None = None,
+        later: QueueLater | None = None,
     ) -> Applied:
-        """Run one conversation step for a check-in and apply its events (no commit)."""
+        """Run one conversation step for a check-in and apply its events (no commit).
+
+        With ``later`` the messages it queues are written when the caller flushes ``later``
+        (a batch), and only then listed in the result's ``deliver_now``.
+        """
         patient = patient or await PatientRepository(session).require(checkin.patient_id)
         program = self.programs[checkin.program_id]
         enrollment = await EnrollmentRepository(session).get(checkin.enrollment_id)
@@ -219,7 +361,9 @@ class CheckIns:
         )
         state = ConversationState.from_json(checkin.state)
         new_state, events = step(state, event, now, env)
-        effects = CheckInEffects(session, self.settings, patient, checkin, enrollment, now)
+        effects = CheckInEffects(
+            session, self.settings, patient, checkin, enrollment, now, queue_later=later
+        )
         return await effects.apply(new_state, events)
 
     async def start_now(self, external_id: str, *, restart: bool, force: bool) -> Applied:
@@ -275,6 +419,49 @@ class CheckIns:
         current.status = "cancelled"
         current.completed_at = now
         current.next_action_at = None
+
+
+@functools.lru_cache(maxsize=256)
+def _new_state_json(program_id: str, language: str, status: str, reason: str | None) -> str:
+    state = ConversationState.new(program_id, language)
+    state.status = status
+    state.ended_by = reason
+    return json.dumps(state.to_json())
+
+
+def _new_state(program_id: str, language: str, status: str, reason: str | None) -> Any:
+    """A new occurrence's conversation state (JSON); the same for every occurrence of a
+    program, language and status, so built once (``to_json`` costs more than the rest of a
+    dispatched row)."""
+    return json.loads(_new_state_json(program_id, language, status, reason))
+
+
+async def _granted(session: AsyncSession, addresses: dict[int, str]) -> set[int]:
+    """Patients (id → their address) whose consent on that address is granted: the rule of
+    ``ConsentRepository.current`` (the latest row; at equal times a revocation wins, then the
+    later row), for a whole batch in one query."""
+    if not addresses:
+        return set()
+    statement = select(
+        Consent.patient_id,
+        Consent.channel,
+        Consent.address,
+        Consent.granted,
+        Consent.recorded_at,
+        Consent.id,
+    ).where(Consent.patient_id.in_(addresses))
+    latest: dict[int, tuple[tuple[datetime, bool, int], bool]] = {}
+    for row in await session.execute(statement):
+        patient_id, channel, address, granted, at, consent_id = row
+        if patient_id is None:
+            continue
+        wanted = addresses[patient_id]
+        if address != wanted or channel != channel_of(wanted):
+            continue
+        key = (at, not granted, consent_id)
+        if patient_id not in latest or key > latest[patient_id][0]:
+            latest[patient_id] = (key, granted)
+    return {patient_id for patient_id, (_, granted) in latest.items() if granted}
 
 
 def _inside_legal_hours(now: datetime, tz: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,22 +26,33 @@ READING_LOOKBACK = timedelta(days=14)
 
 def patient_locale(patient: Patient, settings: Settings) -> EmergencyLocale:
     """The emergency locale of the patient: their phone's country, else their time zone's."""
+    return _locale(patient.phone, patient.timezone, settings.default_region)
+
+
+# Parsing a phone number costs more than the rest of a conversation step: remember the answers.
+@functools.lru_cache(maxsize=4096)
+def _locale(phone: str | None, timezone: str, default_region: str) -> EmergencyLocale:
     country: str | None = None
-    if patient.phone:
+    if phone:
         try:
-            country = phonenumbers.region_code_for_number(phonenumbers.parse(patient.phone))
+            country = phonenumbers.region_code_for_number(phonenumbers.parse(phone))
         except phonenumbers.NumberParseException:
             country = None
-    country = country or country_for_timezone(patient.timezone) or settings.default_region
+    country = country or country_for_timezone(timezone) or default_region
     return locale_for(country) or FALLBACK_LOCALE
 
 
 def policy_from(settings: Settings) -> Policy:
-    start, _, end = settings.contact_window.partition("-")
-    hours = [float(h) for h in settings.reminder_hours.split(",") if h.strip()]
+    return _policy(settings.contact_window, settings.reminder_hours, settings.response_window_hours)
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(contact_window: str, reminder_hours: str, response_window_hours: float) -> Policy:
+    start, _, end = contact_window.partition("-")
+    hours = [float(h) for h in reminder_hours.split(",") if h.strip()]
     return Policy(
         reminders=tuple(timedelta(hours=h) for h in hours),
-        response_window=timedelta(hours=settings.response_window_hours),
+        response_window=timedelta(hours=response_window_hours),
         window_start=start.strip(),
         window_end=end.strip(),
     )

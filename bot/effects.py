@@ -6,7 +6,10 @@ failed transaction sends nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +37,7 @@ from outreach.schedule import ContactWindow, parse_window
 from storage.models import CheckIn, Enrollment, Patient
 from storage.repositories.checkins import CheckInRepository
 from storage.repositories.consents import ConsentRepository
-from storage.repositories.messages import MessageRepository
+from storage.repositories.messages import MessageRepository, Outbound
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.patients import PatientRepository
 
@@ -43,8 +46,34 @@ UNREACHABLE_AFTER = 2
 
 def contact_window(patient: Patient, settings: Settings) -> ContactWindow:
     if patient.window_start and patient.window_end:
-        return parse_window(f"{patient.window_start}-{patient.window_end}")
-    return parse_window(settings.contact_window)
+        return _window(f"{patient.window_start}-{patient.window_end}")
+    return _window(settings.contact_window)
+
+
+_window = functools.lru_cache(maxsize=256)(parse_window)
+
+
+class QueueLater:
+    """Messages that a batch of steps queued, written together when the batch ends.
+
+    A tick that steps many check-ins in one transaction hands this to each
+    :class:`CheckInEffects`; :meth:`flush` then inserts every message and outbox row in two
+    statements and gives each step's Applied the ids to deliver at once.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._pending: list[tuple[Outbound, Applied, bool]] = []
+
+    def add(self, message: Outbound, applied: Applied, *, deliver_now: bool) -> None:
+        self._pending.append((message, applied, deliver_now))
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        ids = await MessageRepository(self.session).queue_outbound_many([p[0] for p in pending])
+        for (_, applied, deliver_now), outbox_id in zip(pending, ids, strict=True):
+            if outbox_id is not None and deliver_now:
+                applied.deliver_now.append(outbox_id)
 
 
 def message_key(checkin_id: int, seq: int) -> str:
@@ -63,8 +92,11 @@ class CheckInEffects:
         checkin: CheckIn,
         enrollment: Enrollment | None,
         now: datetime,
+        *,
+        queue_later: QueueLater | None = None,
     ) -> None:
         self.session = session
+        self.queue_later = queue_later
         self.settings = settings
         self.patient = patient
         self.checkin = checkin
@@ -78,7 +110,9 @@ class CheckInEffects:
             await self._apply(event)
         self.checkin.state = state.to_json()
         self.checkin.updated_at = self.now
-        await self.session.flush()
+        if self.queue_later is None:
+            await self.session.flush()
+        # else: a batch; its messages and check-ins are written together when it ends.
         return self.applied
 
     async def _apply(self, event: Event) -> None:
@@ -128,7 +162,7 @@ class CheckInEffects:
         if event.scheduled and not opening_by_hand:
             window = contact_window(self.patient, self.settings)
             when = window.next_open(self.now, ZoneInfo(self.patient.timezone))
-        queued = await MessageRepository(self.session).queue_outbound(
+        message = Outbound(
             channel=channel,
             address=address,
             body=event.body,
@@ -141,6 +175,10 @@ class CheckInEffects:
             checkin_id=self.checkin.id,
             language=self.patient.language,
         )
+        if self.queue_later is not None:
+            self.queue_later.add(message, self.applied, deliver_now=when <= self.now)
+            return
+        queued = await MessageRepository(self.session).queue_outbound(**_fields(message))
         if queued is not None and when <= self.now:
             self.applied.deliver_now.append(queued.outbox.id)
 
@@ -212,6 +250,10 @@ class CheckInEffects:
                 self.now,
                 applied=self.applied,
             )
+
+
+def _fields(message: Outbound) -> dict[str, Any]:
+    return {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}
 
 
 def stored_value(value: AnswerValue | None) -> tuple[float | None, str | None]:

@@ -208,9 +208,12 @@ class Ladder:
         rung = next_rung(escalation.ladder_level, lambda r: staffed.get(r, False))
         severity = Severity.parse(escalation.severity)
         deadline = ack_deadline(self.settings, severity, self.now, patient.timezone)
-        await EscalationRepository(self.session).climb(
+        climbed = await EscalationRepository(self.session).climb(
             escalation.id, level=rung, ack_deadline=deadline, at=self.now
         )
+        if not climbed:
+            # Acknowledged or resolved since it was claimed: nobody else is paged.
+            return escalation.ladder_level
         await self.alert(escalation, patient, rung, applied)
         return rung
 

@@ -7,6 +7,7 @@ A row is claimed (state ``sending``) before the provider call and settled after 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.effects import revoke_and_cancel
 from outreach.errors import (
@@ -26,7 +28,7 @@ from outreach.ports import Clock, OutboundMessage, SendResult
 from storage.claims import ClaimedOutbox, claim_due_outbox
 from storage.engine import Database
 from storage.models import OutboxItem
-from storage.repositories.outbox import OutboxRepository
+from storage.repositories.outbox import OutboxRepository, Sent
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class Delivery:
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         concurrency: int = 32,
+        renew_poll: float = 1.0,
     ) -> None:
         self.db = db
         self.sender = sender
@@ -91,6 +94,7 @@ class Delivery:
         self.worker_id = worker_id
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random()
+        self.renew_poll = renew_poll
         self._limit = asyncio.Semaphore(concurrency)
         self.stats = DeliveryStats()
 
@@ -99,7 +103,8 @@ class Delivery:
         now = self.clock.now()
         async with self.db.transaction() as session:
             claimed = await claim_due_outbox(session, now, self.worker_id, limit, SENDING_LEASE)
-        await self._send_all(claimed)
+            items = await _load(session, claimed)
+        await self._send_all(claimed, items)
         return len(claimed)
 
     async def deliver_ids(self, outbox_ids: Collection[int]) -> int:
@@ -124,31 +129,84 @@ class Delivery:
                 .returning(OutboxItem.id)
             )
             ids = sorted((await session.execute(statement)).scalars())
-        await self._send_all([ClaimedOutbox(i) for i in ids])
-        return len(ids)
+            claimed = [ClaimedOutbox(i) for i in ids]
+            items = await _load(session, claimed)
+        await self._send_all(claimed, items)
+        return len(claimed)
 
-    async def _send_all(self, claimed: list[ClaimedOutbox]) -> None:
+    async def _send_all(self, claimed: list[ClaimedOutbox], items: dict[int, OutboxItem]) -> None:
+        """Send the claimed rows (``items``: loaded in the claim's transaction)."""
+        if not claimed:
+            return
         # Messages to one address go in queue order; different addresses in parallel.
         by_address: dict[str, list[ClaimedOutbox]] = {}
-        async with self.db.session() as session:
-            items = {
-                i.id: i for i in await OutboxRepository(session).get_many([c.id for c in claimed])
-            }
         for claim in claimed:
             item = items.get(claim.id)
             if item is not None:
                 by_address.setdefault(item.address, []).append(claim)
-        await asyncio.gather(*(self._send_queue(items, q) for q in by_address.values()))
+        settle = _SentLog(self)
+        settling = asyncio.create_task(settle.run())
+        waiting = {claim.id for queue in by_address.values() for claim in queue}
+        keeper = asyncio.create_task(self._keep_claims(waiting))
+        try:
+            await asyncio.gather(
+                *(self._send_queue(items, q, settle, waiting) for q in by_address.values())
+            )
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            settle.close()
+            await settling
 
-    async def _send_queue(self, items: dict[int, OutboxItem], queue: list[ClaimedOutbox]) -> None:
+    async def _send_queue(
+        self,
+        items: dict[int, OutboxItem],
+        queue: list[ClaimedOutbox],
+        settle: _SentLog,
+        waiting: set[int],
+    ) -> None:
         for claim in queue:
             async with self._limit:
                 try:
-                    await self._send_one(items[claim.id], reclaimed=claim.reclaimed)
+                    await self._send_one(items[claim.id], settle, reclaimed=claim.reclaimed)
                 except Exception:
                     log.exception("outbox %s: delivery crashed; the lease will retry it", claim.id)
+                finally:
+                    waiting.discard(claim.id)
 
-    async def _send_one(self, item: OutboxItem, *, reclaimed: bool) -> None:
+    async def _keep_claims(self, waiting: set[int]) -> None:
+        """Renew the lease of this worker's claimed rows until each one's provider call is over.
+
+        A claimed row may wait long for its turn (the rate limiter: a long code sends one
+        segment a second, shared by the workers). Without renewal another worker would take it
+        over as if its worker had died, find nothing sent yet, and send it too. A dead worker
+        renews nothing, so its rows are reclaimed one lease after its last renewal.
+        """
+        renewed = self.clock.now()
+        while waiting:
+            await asyncio.sleep(self.renew_poll)
+            now = self.clock.now()
+            if now - renewed < SENDING_LEASE / 4 or not waiting:
+                continue
+            try:
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        update(OutboxItem)
+                        .where(
+                            OutboxItem.id.in_(list(waiting)),
+                            OutboxItem.state == "sending",
+                            OutboxItem.claimed_by == self.worker_id,
+                        )
+                        .values(claimed_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:
+                log.warning("outbox: could not renew %d claims", len(waiting), exc_info=True)
+                continue
+            renewed = now
+
+    async def _send_one(self, item: OutboxItem, settle: _SentLog, *, reclaimed: bool) -> None:
         now = self.clock.now()
         if item.expires_at is not None and now >= item.expires_at:
             await self._settle(item.id, "expired", now)
@@ -171,15 +229,24 @@ class Delivery:
         except PermanentDeliveryError as exc:
             await self._settle(item.id, "failed", now, code=exc.code, error=str(exc))
         else:
+            settle.add(Sent(item.id, result.provider_id, self.clock.now(), result.status))
+
+    async def _mark_sent(self, sent: list[Sent]) -> None:
+        """Record a batch the provider took, in one transaction (see :class:`_SentLog`)."""
+        try:
             async with self.db.transaction() as session:
-                await OutboxRepository(session).mark_sent(
-                    item.id, result.provider_id, self.clock.now(), status=result.status
-                )
-            self.stats.sent += 1
+                await OutboxRepository(session).mark_sent_many(sent)
+        except Exception:
+            # The rows stay "sending": after the lease they are reconciled, not sent again.
+            log.exception("outbox: recording %d sent messages failed", len(sent))
+            return
+        self.stats.sent += len(sent)
 
     async def _reconcile(self, item: OutboxItem, now: datetime) -> bool:
         """A row a dead worker left ``sending``: did the provider get it? True when settled."""
-        since = (item.claimed_at or item.created_at) - SENDING_LEASE
+        # Not ``claimed_at``: reclaiming the row overwrote it with the reclaim's time, which may
+        # be long after the dead worker's send. The row cannot have gone out before it was due.
+        since = max(item.next_attempt_at, item.created_at) - SENDING_LEASE
         if not self.sender.can_look_up(item.address):
             self.stats.duplicates_possible += 1
             log.warning("outbox %s: reclaimed on a channel that cannot be checked", item.id)
@@ -239,3 +306,39 @@ class Delivery:
             else:
                 await outbox.mark_failed(outbox_id, now, error_code=code, error=error)
                 self.stats.failed += 1
+
+
+async def _load(session: AsyncSession, claimed: list[ClaimedOutbox]) -> dict[int, OutboxItem]:
+    """The claimed rows with their messages, read in the claim's own transaction."""
+    return {i.id: i for i in await OutboxRepository(session).get_many([c.id for c in claimed])}
+
+
+class _SentLog:
+    """Group commit of what the provider took: while one transaction records a batch, the
+    sends that finish meanwhile gather for the next. A lone message is recorded at once; a
+    wave of them costs a few transactions instead of one per message."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self._delivery = delivery
+        self._pending: list[Sent] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+
+    def add(self, sent: Sent) -> None:
+        self._pending.append(sent)
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if batch:
+                await self._delivery._mark_sent(batch)
+            # Closed while that batch was being recorded: nothing will wake us again.
+            if self._closed and not self._pending:
+                return

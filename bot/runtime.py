@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.applied import Applied
 from bot.checkins import CheckIns
@@ -23,7 +23,7 @@ from outreach.programs.loader import load_programs
 from outreach.programs.model import Program
 from storage.claims import claim_due_escalations
 from storage.engine import Database
-from storage.repositories.escalations import EscalationRepository
+from storage.models import Escalation
 from storage.repositories.patients import PatientRepository
 from storage.repositories.programs import ProgramRepository
 
@@ -79,11 +79,17 @@ class Runtime:
         for escalation_id in ids:
             applied = Applied()
             async with self.db.transaction() as session:
-                escalation = await EscalationRepository(session).get(escalation_id)
-                if escalation is None or escalation.status != "open":
+                # Locked and checked again: sending the previous alerts may have outlasted the
+                # lease, and another worker may have climbed this one meanwhile.
+                escalation = await session.get(
+                    Escalation, escalation_id, with_for_update=True, populate_existing=True
+                )
+                if not _still_due(escalation, self.worker_id, now):
                     continue
+                assert escalation is not None
                 patient = await PatientRepository(session).require(escalation.patient_id)
-                await Ladder(session, self.settings, now).climb(escalation, patient, applied)
+                at = self.clock.now()
+                await Ladder(session, self.settings, at).climb(escalation, patient, applied)
             await self.after_commit(applied)
         return len(ids)
 
@@ -99,6 +105,17 @@ class Runtime:
                 await repo.upsert(
                     program.id, program.name.get("en"), _digest(program), at=self.clock.now()
                 )
+
+
+def _still_due(escalation: Escalation | None, worker_id: str, claimed_at: datetime) -> bool:
+    """Open, still claimed by this worker and still past its deadline."""
+    return (
+        escalation is not None
+        and escalation.status == "open"
+        and escalation.claimed_by == worker_id
+        and escalation.ack_deadline is not None
+        and escalation.ack_deadline <= claimed_at
+    )
 
 
 def _digest(program: Program) -> str:

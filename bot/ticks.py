@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -68,6 +68,10 @@ class Ticks:
         """Take the SQLite scheduler lease (one scheduler per SQLite file) and start ticking."""
         await self.acquire_lock()
         scheduler = AsyncIOScheduler(timezone="UTC")
+        # Overdue work after a restart is processed once, right away (not once per missed
+        # tick), and in the background: start-up (and so /healthz and the webhooks of
+        # ``carebot serve``) must not wait for a backlog that takes minutes to send.
+        first = {"next_run_time": datetime.now(UTC)}
         for name, (seconds, job) in self.jobs.items():
             scheduler.add_job(
                 self._guard(name, job),
@@ -77,11 +81,10 @@ class Ticks:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
+                **(first if name != "lease" else {}),
             )
         scheduler.start()
         self.scheduler = scheduler
-        # Overdue work after a restart is processed once, right away (not once per missed tick).
-        await self.run_once()
 
     async def stop(self) -> None:
         """No new tick starts; ticks in flight finish their current batch (each claim is its

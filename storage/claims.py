@@ -20,7 +20,7 @@ Run each claim in its own short transaction and commit before working on the row
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,6 +109,21 @@ async def claim_due_enrollments(
 ) -> list[int]:
     """Enrollments whose next check-in is due (``next_due_at <= now``, not paused)."""
     return await _run(session, enrollments_statement(now, worker, limit, lease, _dialect(session)))
+
+
+async def release_enrollments(
+    session: AsyncSession, next_due: Mapping[int, datetime | None]
+) -> None:
+    """Hand claimed enrollments back with their next due time (NULL: nothing scheduled), in
+    one statement per batch; the counterpart of :func:`claim_due_enrollments`."""
+    if next_due:
+        await session.execute(
+            update(Enrollment),
+            [
+                {"id": enrollment_id, "next_due_at": due, "claimed_by": None, "claimed_until": None}
+                for enrollment_id, due in next_due.items()
+            ],
+        )
 
 
 def checkins_statement(

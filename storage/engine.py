@@ -70,7 +70,7 @@ def create_engine(
         pool: dict[str, Any] = (
             {} if _is_memory(parsed) else {"pool_size": pool_size, "max_overflow": max_overflow}
         )
-        engine = create_async_engine(parsed, echo=echo, **pool)
+        engine = create_async_engine(parsed, echo=echo, hide_parameters=True, **pool)
         _install_sqlite_hooks(engine, busy_timeout_ms, foreign_keys, sqlite_begin)
         return engine
     return create_async_engine(
@@ -79,6 +79,9 @@ def create_engine(
         max_overflow=max_overflow,
         pool_pre_ping=True,
         echo=echo,
+        # A database error's text would quote the statement's parameters (bodies, names,
+        # phones) into every logged traceback (SPEC §11).
+        hide_parameters=True,
     )
 
 

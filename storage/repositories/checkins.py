@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from outreach.errors import NotFound
 from storage.models import Answer, CheckIn
-from storage.repositories.base import Repository, insert_or_none
+from storage.repositories.base import Repository, insert_ignoring, insert_or_none
 
 OPEN_STATUSES = ("pending", "in_progress")
+_CONVERSATION_COLUMNS = (
+    "status",
+    "state",
+    "started_at",
+    "completed_at",
+    "deadline_at",
+    "next_action_at",
+    "claimed_by",
+    "claimed_until",
+    "severity",
+    "updated_at",
+)
+"""What stepping a conversation changes in its check-in row (see ``save_many``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,32 @@ class CheckInRepository(Repository):
             },
         )
 
+    async def create_many(self, occurrences: Sequence[dict[str, Any]]) -> None:
+        """:meth:`create` for many occurrences in one statement (the dispatch tick's batch).
+
+        Each dict holds :meth:`create`'s arguments (``at`` → ``created_at``); an occurrence whose
+        (enrollment, occurrence_key) exists is skipped, as with :meth:`create`.
+        """
+        if not occurrences:
+            return
+        rows = [
+            {
+                "period_end": None,
+                "deadline_at": None,
+                "next_action_at": None,
+                "manual": False,
+                "status": "pending",
+                "severity": "none",
+                "version": 1,
+                **{k: v for k, v in o.items() if k != "at"},
+                "state": o.get("state") or {},
+                "created_at": o["at"],
+            }
+            for o in occurrences
+        ]
+        statement = insert_ignoring(self.session, CheckIn, ["enrollment_id", "occurrence_key"])
+        await self.session.execute(statement, rows)
+
     async def get(self, checkin_id: int, *, with_answers: bool = False) -> CheckIn | None:
         if not with_answers:
             return await self.session.get(CheckIn, checkin_id)
@@ -80,11 +120,48 @@ class CheckInRepository(Repository):
             raise NotFound(f"check-in {checkin_id} not found")
         return checkin
 
-    async def get_many(self, checkin_ids: Collection[int]) -> list[CheckIn]:
+    async def get_many(self, checkin_ids: Collection[int], *, lock: bool = False) -> list[CheckIn]:
+        """Check-ins in id order; ``lock`` (PostgreSQL) locks their rows until the end of the
+        transaction, as :meth:`save_many` needs."""
         if not checkin_ids:
             return []
         statement = select(CheckIn).where(CheckIn.id.in_(checkin_ids)).order_by(CheckIn.id)
+        if lock:
+            statement = statement.with_for_update()
         return list(await self.session.scalars(statement))
+
+    async def save_many(self, checkins: Sequence[CheckIn]) -> None:
+        """Write the changes of many check-ins in one statement, then detach them.
+
+        For check-ins loaded with ``get_many(lock=True)`` in this transaction (SQLite: any, its
+        writers are serialised). The ORM would write each row on its own, because its version
+        check needs a row count per row, which asyncpg's executemany does not report; a locked
+        row cannot have moved since it was read, so one executemany with the same condition
+        (``version`` as read, then + 1) is as safe. A check-in with a change outside the
+        conversation columns is left to the ORM; one without changes is left alone.
+        """
+        rows: list[dict[str, Any]] = []
+        others = frozenset(inspect(CheckIn).attrs.keys()) - frozenset(_CONVERSATION_COLUMNS)
+        for checkin in checkins:
+            state = inspect(checkin)
+            if not state.modified or state.unmodified_intersection(others) != others:
+                continue
+            row = {column: getattr(checkin, column) for column in _CONVERSATION_COLUMNS}
+            rows.append(row | {"b_id": checkin.id, "b_version": checkin.version})
+            # Out of the session first: its autoflush must not write the row a second time.
+            self.session.expunge(checkin)
+        if not rows:
+            return
+        table = cast(Table, CheckIn.__table__)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+            .values(
+                version=table.c.version + 1,
+                **{column: bindparam(column) for column in _CONVERSATION_COLUMNS},
+            )
+        )
+        await self.session.execute(statement, rows)
 
     async def by_occurrence(self, enrollment_id: int, occurrence_key: str) -> CheckIn | None:
         statement = select(CheckIn).where(
@@ -95,6 +172,18 @@ class CheckInRepository(Repository):
     async def in_progress_for(self, patient_id: int) -> CheckIn | None:
         """The patient's check-in in progress (the latest, should there be several)."""
         return await self._latest(patient_id, ("in_progress",))
+
+    async def in_progress_for_many(self, patient_ids: Collection[int]) -> dict[int, CheckIn]:
+        """:meth:`in_progress_for` of many patients: patient id → check-in in progress."""
+        if not patient_ids:
+            return {}
+        statement = (
+            select(CheckIn)
+            .where(CheckIn.patient_id.in_(patient_ids), CheckIn.status == "in_progress")
+            .order_by(CheckIn.scheduled_for, CheckIn.id)
+        )
+        # Ascending order: the latest of each patient is written last and wins.
+        return {c.patient_id: c for c in await self.session.scalars(statement)}
 
     async def open_for(self, patient_id: int) -> list[CheckIn]:
         """The patient's pending and in-progress check-ins, oldest first."""
@@ -177,21 +266,27 @@ class CheckInRepository(Repository):
         unit: str | None = None,
         needs_review: bool = False,
     ) -> Answer:
-        """Store the answer to a question (a repeated answer to the same question replaces it)."""
-        statement = select(Answer).where(
-            Answer.checkin_id == checkin_id, Answer.question_id == question_id
+        """Store the answer to a question (a repeated answer to the same question replaces it),
+        in one ``INSERT … ON CONFLICT (checkin_id, question_id) DO UPDATE``."""
+        given = {
+            "raw_text": raw_text,
+            "value_num": value_num,
+            "value_text": value_text,
+            "unit": unit,
+            "needs_review": needs_review,
+            "answered_at": at,
+        }
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = insert(Answer).values(
+            checkin_id=checkin_id, patient_id=patient_id, question_id=question_id, **given
         )
-        answer = (await self.session.scalars(statement)).one_or_none()
-        if answer is None:
-            answer = Answer(checkin_id=checkin_id, patient_id=patient_id, question_id=question_id)
-            self.session.add(answer)
-        answer.raw_text = raw_text
-        answer.value_num = value_num
-        answer.value_text = value_text
-        answer.unit = unit
-        answer.needs_review = needs_review
-        answer.answered_at = at
-        await self.session.flush()
+        excluded = statement.excluded
+        upsert = statement.on_conflict_do_update(
+            index_elements=["checkin_id", "question_id"],
+            set_={column: excluded[column] for column in given},
+        ).returning(Answer)
+        result = await self.session.scalars(upsert, execution_options={"populate_existing": True})
+        answer: Answer = result.one()
         return answer
 
     async def readings(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from storage.models import Message, OutboxItem
-from storage.repositories.base import Repository, insert_or_none
+from storage.repositories.base import Repository, insert_ignoring, insert_or_none
 
 # Delivery status order. A status moves only forward: queued < sending < sent < {delivered,
 # undelivered, failed}. The three last are terminal: the first of them to arrive stays (a late
@@ -31,6 +32,27 @@ TERMINAL = frozenset({"delivered", "undelivered", "failed", "expired", "cancelle
 class Queued(NamedTuple):
     message: Message
     outbox: OutboxItem
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message for :meth:`MessageRepository.queue_outbound_many` (the arguments of
+    :meth:`MessageRepository.queue_outbound`)."""
+
+    channel: str
+    address: str
+    body: str
+    idempotency_key: str
+    at: datetime
+    kind: str = ""
+    next_attempt_at: datetime | None = None
+    expires_at: datetime | None = None
+    patient_id: int | None = None
+    family_contact_id: int | None = None
+    care_manager_id: int | None = None
+    checkin_id: int | None = None
+    buttons: Sequence[Sequence[str]] = ()
+    language: str = "en"
 
 
 def advance_status(
@@ -190,6 +212,34 @@ class MessageRepository(Repository):
         await self.session.flush()
         return Queued(message, outbox)
 
+    async def queue_outbound_many(self, messages: Sequence[Outbound]) -> list[int | None]:
+        """:meth:`queue_outbound` for many messages in two statements (a batch of steps).
+
+        Returns each message's outbox id, in the order given; None where a message with that
+        idempotency key existed already (nothing queued for it).
+        """
+        if not messages:
+            return []
+        inserted = await self.session.execute(
+            insert_ignoring(self.session, Message, ["idempotency_key"]).returning(
+                Message.id, Message.idempotency_key
+            ),
+            [_message_row(m) for m in messages],
+        )
+        message_ids = {key: message_id for message_id, key in inserted.all()}
+        rows = [
+            _outbox_row(m, message_ids[m.idempotency_key])
+            for m in messages
+            if m.idempotency_key in message_ids
+        ]
+        outbox_ids: dict[int, int] = {}
+        if rows:
+            created = await self.session.execute(
+                insert(OutboxItem).returning(OutboxItem.id, OutboxItem.message_id), rows
+            )
+            outbox_ids = {message_id: outbox_id for outbox_id, message_id in created.all()}
+        return [outbox_ids.get(message_ids.get(m.idempotency_key, -1)) for m in messages]
+
     async def update_status(
         self, provider_id: str, status: str, at: datetime, error_code: str | None = None
     ) -> Message | None:
@@ -230,3 +280,37 @@ class MessageRepository(Repository):
             .limit(limit)
         )
         return list(await self.session.scalars(statement))
+
+
+def _message_row(m: Outbound) -> dict[str, Any]:
+    return {
+        "direction": "out",
+        "channel": m.channel,
+        "address": m.address,
+        "body": m.body,
+        "kind": m.kind,
+        "patient_id": m.patient_id,
+        "family_contact_id": m.family_contact_id,
+        "care_manager_id": m.care_manager_id,
+        "checkin_id": m.checkin_id,
+        "status": "queued",
+        "status_history": [["queued", m.at.isoformat()]],
+        "idempotency_key": m.idempotency_key,
+        "flagged": False,
+        "created_at": m.at,
+    }
+
+
+def _outbox_row(m: Outbound, message_id: int) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "address": m.address,
+        "body": m.body,
+        "buttons": [list(button) for button in m.buttons],
+        "language": m.language,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": m.next_attempt_at or m.at,
+        "expires_at": m.expires_at,
+        "created_at": m.at,
+    }

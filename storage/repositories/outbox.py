@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -12,6 +13,16 @@ from outreach.errors import NotFound
 from storage.models import OutboxItem
 from storage.repositories.base import Repository
 from storage.repositories.messages import advance_status
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The provider took outbox row ``outbox_id`` at ``at``: its id there and its status."""
+
+    outbox_id: int
+    provider_id: str
+    at: datetime
+    status: str = "sent"
 
 
 class OutboxRepository(Repository):
@@ -53,6 +64,21 @@ class OutboxRepository(Repository):
         advance_status(item.message, status, at)
         await self.session.flush()
         return item
+
+    async def mark_sent_many(self, sent: Sequence[Sent]) -> int:
+        """:meth:`mark_sent` for many rows at once (a batch the provider took); rows that are
+        gone are skipped. Returns how many were marked."""
+        items = {item.id: item for item in await self.get_many([s.outbox_id for s in sent])}
+        for result in sent:
+            item = items.get(result.outbox_id)
+            if item is None:
+                continue
+            item.state = "sent"
+            item.last_error = None
+            item.message.provider_id = result.provider_id
+            advance_status(item.message, result.status, result.at)
+        await self.session.flush()
+        return len(items)
 
     async def schedule_retry(
         self, outbox_id: int, next_attempt_at: datetime, error: str | None = None
