@@ -389,7 +389,7 @@ async def database_size_mb(db: Database) -> float:
 
 @dataclass(frozen=True)
 class Panel:
-    """``count`` SMS patients ``{prefix}000001…`` on phones ``+1{area}…``, each enrolled in
+    """``count`` SMS patients ``{prefix}0000001…`` on phones ``+1{area}…``, each enrolled in
     ``program`` with consent; one in ``due_every`` due at ``due``, the others a month later.
 
     ``managers`` care managers (``m1@bench.example`` …) share the patients round robin; with
@@ -409,7 +409,7 @@ class Panel:
         return f"+1{self.area}{n:07d}"
 
     def external_id(self, n: int) -> str:
-        return f"{self.prefix}{n:06d}"
+        return f"{self.prefix}{n:07d}"
 
 
 def _seq(dialect: str) -> tuple[str, str]:
@@ -429,7 +429,7 @@ def _seed_statements(panel: Panel, dialect: str) -> list[str]:
         pad = "printf('%0{w}d', g)"
         boolean = "0"
         true = "1"
-    digits7, digits6 = pad.format(w=7), pad.format(w=6)
+    digits7 = pad.format(w=7)
     chat = "CAST(100000 + g AS TEXT)" if panel.manager_chats else "NULL"
     manager_of = "(SELECT min(id) FROM care_managers)"
     if panel.managers > 1:
@@ -445,7 +445,7 @@ def _seed_statements(panel: Panel, dialect: str) -> list[str]:
             FROM {source}""".replace(":count", ":managers"),
         f"""{prefix}INSERT INTO patients (external_id, name, phone, timezone, language, channel,
               care_manager_id, baseline, status, created_at)
-            SELECT '{panel.prefix}' || {digits6}, 'Patient ' || g, '+1{panel.area}' || {digits7},
+            SELECT '{panel.prefix}' || {digits7}, 'Patient ' || g, '+1{panel.area}' || {digits7},
                    '{ZONE}', 'en', 'sms', {manager_of}, '{{}}', 'active', :now
             FROM {source}""",
         f"""INSERT INTO enrollments (patient_id, program_id, cadence_day, cadence_time,

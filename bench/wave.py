@@ -282,6 +282,42 @@ def _cpu(fake: Any) -> float:
     return float(fake.cpu_seconds()) if hasattr(fake, "cpu_seconds") else 0.0
 
 
+async def phases(engine: str, count: int) -> dict[str, Any]:
+    """The three ticks one after the other, each drained, with a sender that only records
+    (no network): wall and CPU milliseconds per check-in of dispatch, start and delivery."""
+    from bot.config import load_settings
+    from bot.runtime import build_runtime
+    from storage.engine import Database
+    from tests.integration.support import FakeSender
+
+    async with scratch_database(engine) as url:
+        await prepare(url, count)
+        settings = load_settings(carebot_env(url, twilio="http://127.0.0.1:9"), env_file=None)
+        sender = FakeSender()
+        async with Database.from_url(url) as db:
+            runtime = build_runtime(settings, db, sender, clock=RunningClock(), worker_id="bench")
+
+            async def dispatch() -> int:
+                return await runtime.checkins.dispatch_due()
+
+            async def start() -> int:
+                return (await runtime.checkins.advance_due()).processed
+
+            async def deliver() -> int:
+                return await runtime.delivery.deliver_due()
+
+            figures: dict[str, Any] = {"bench": "wave_phases", "engine": engine, "count": count}
+            for name, tick in (("dispatch", dispatch), ("start", start), ("deliver", deliver)):
+                wall, cpu = time.perf_counter(), time.process_time()
+                while await tick():
+                    pass
+                figures[f"{name}_ms"] = round(1000 * (time.perf_counter() - wall) / count, 3)
+                figures[f"{name}_cpu_ms"] = round(1000 * (time.process_time() - cpu) / count, 3)
+    if len(sender.sent) != count:
+        raise AssertionError(f"sent {len(sender.sent)} of {count}")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group()
@@ -293,11 +329,17 @@ def main() -> None:
     parser.add_argument(
         "--baseline-count", type=int, help="messages of the baseline (default: min(N, 20000))"
     )
-    parser.add_argument("--profile", help="write a pyinstrument HTML profile of carebot here")
+    parser.add_argument("--profile", help="write a pyinstrument profile of carebot (.html/text)")
+    parser.add_argument(
+        "--phases", action="store_true", help="per-tick cost instead, no network (see phases())"
+    )
     args = parser.parse_args()
     count = args.count or 10_000
     baseline = args.baseline_count or min(count, 20_000)
     for engine in engines(args.engine):
+        if args.phases:
+            emit(asyncio.run(phases(engine, count)))
+            continue
         emit(asyncio.run(measure(engine, count, baseline, args.concurrency, args.profile)))
 
 

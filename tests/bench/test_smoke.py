@@ -39,6 +39,11 @@ async def test_wave() -> None:
     assert figures["ratio"] > 0
 
 
+async def test_wave_phases() -> None:
+    figures = await wave.phases("sqlite", 20)
+    keys(figures, "dispatch_ms", "start_ms", "deliver_ms", "start_cpu_ms")
+
+
 async def test_inbound() -> None:
     figures = await inbound.measure("sqlite", {1: 4, 4: 8}, isolate=False)
     keys(figures, "levels", "peak_rss_mb")
