@@ -33,6 +33,7 @@ from tests.reliability.seed import Wave, seed_wave
 
 pytestmark = pytest.mark.postgres
 LIMIT = 64 * 1024
+FLOOD = 120
 
 
 @pytest.fixture
@@ -135,18 +136,18 @@ async def test_oversized_bodies_get_413_and_record_nothing(
 async def test_a_flood_from_one_number_is_recorded_and_processed_at_a_bounded_rate(
     bot: tuple[InProcess, Wave], pg: Database
 ) -> None:
-    """SMS pumping / a stuck phone: 150 messages from one number within a second. All are
+    """SMS pumping / a stuck phone: 120 messages from one number within a second. All are
     recorded and acknowledged (nothing lost, no provider retries), at most the throttle's burst
     is handled at once, the rest by the inbox tick at most 100 a tick, each exactly once."""
     carebot, wave = bot
     phone = wave.sms[0].partition(":")[2]
-    flood = [inbound_sms("3", from_=phone, sid=f"SM{n:032x}") for n in range(150)]
+    flood = [inbound_sms("3", from_=phone, sid=f"SM{n:032x}") for n in range(FLOOD)]
 
     responses = await asyncio.gather(*(carebot.sms(form) for form in flood))
     await carebot.settle()
 
     assert {r.status_code for r in responses} == {200}
-    assert await inbox_size(pg) == 150
+    assert await inbox_size(pg) == FLOOD
     inline = await processed_count(pg)
     assert inline <= 10, f"{inline} handled at once: the per-sender limit did not hold"
 
@@ -158,10 +159,10 @@ async def test_a_flood_from_one_number_is_recorded_and_processed_at_a_bounded_ra
         before = await processed_count(pg)
         await carebot.ticks.inbox()
         per_tick.append(await processed_count(pg) - before)
-        if await processed_count(pg) == 150:
+        if await processed_count(pg) == FLOOD:
             break
     assert max(per_tick) <= 100
-    assert await processed_count(pg) == 150
+    assert await processed_count(pg) == FLOOD
     async with pg.session() as session:
         inbound = await session.scalar(
             select(func.count()).select_from(Message).where(Message.direction == "in")
@@ -178,10 +179,10 @@ async def test_a_flood_from_one_number_is_recorded_and_processed_at_a_bounded_ra
         retried = await session.scalar(
             select(func.count(ProcessedWebhook.id)).where(ProcessedWebhook.attempts > 0)
         )
-    assert inbound == 150
+    assert inbound == FLOOD
     record(
         "inbound_flood",
-        messages=150,
+        messages=FLOOD,
         handled_at_once=inline,
         handled_per_inbox_tick=per_tick,
         rows_that_failed_once=int(retried or 0),
