@@ -33,7 +33,10 @@ from storage.repositories.outbox import OutboxRepository, Sent
 log = logging.getLogger(__name__)
 
 SENDING_LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 12
+LOUD_AFTER_ATTEMPTS = 12
+"""From this attempt on, each retry is logged as a warning: the provider has been failing for
+about half an hour (the backoff is capped at 10 minutes, so a row keeps trying every 5–10)."""
+LAST_TRY_BEFORE_EXPIRY = timedelta(seconds=5)
 
 
 class Sender(Protocol):
@@ -211,7 +214,9 @@ class Delivery:
         if item.expires_at is not None and now >= item.expires_at:
             await self._settle(item.id, "expired", now)
             return
-        if reclaimed and await self._reconcile(item, now):
+        # A lost answer on a channel that cannot be looked up (Telegram) is simply retried.
+        lost = _answer_was_lost(item) and self.sender.can_look_up(item.address)
+        if (reclaimed or lost) and await self._reconcile(item, now):
             return
         message = OutboundMessage(
             address=item.address,
@@ -247,6 +252,9 @@ class Delivery:
         # Not ``claimed_at``: reclaiming the row overwrote it with the reclaim's time, which may
         # be long after the dead worker's send. The row cannot have gone out before it was due.
         since = max(item.next_attempt_at, item.created_at) - SENDING_LEASE
+        if _answer_was_lost(item):
+            # The unanswered attempt was a backoff step (up to 10 min) before this one.
+            since = item.created_at - SENDING_LEASE
         if not self.sender.can_look_up(item.address):
             self.stats.duplicates_possible += 1
             log.warning("outbox %s: reclaimed on a channel that cannot be checked", item.id)
@@ -264,14 +272,31 @@ class Delivery:
         return True
 
     async def _retry(self, item: OutboxItem, exc: RetryableDeliveryError, now: datetime) -> None:
-        if item.attempts >= MAX_ATTEMPTS:
-            await self._settle(item.id, "failed", now, code=exc.code, error="too many attempts")
-            return
+        """Try again later, however many attempts it took: a retryable error is an outage, and
+        a message stays worth sending until it expires. A row without an expiry (an alert, a
+        safety reply) is retried until the provider takes it."""
         delay = self.backoff.delay(item.attempts, exc.retry_after, self.rng)
+        next_attempt = now + timedelta(seconds=delay)
+        if item.expires_at is not None and next_attempt >= item.expires_at:
+            # One last try just before it expires, unless the provider asked us to wait longer.
+            last_chance = item.expires_at - LAST_TRY_BEFORE_EXPIRY
+            if last_chance <= now + timedelta(seconds=exc.retry_after or 0):
+                await self._settle(item.id, "expired", now)
+                return
+            next_attempt = last_chance
+        if item.attempts >= LOUD_AFTER_ATTEMPTS:
+            log.warning(
+                "outbox %s: attempt %d failed (%s %s); next in %.0f s",
+                item.id,
+                item.attempts,
+                exc.status or "",
+                exc.code or "",
+                delay,
+            )
         async with self.db.transaction() as session:
             await OutboxRepository(session).schedule_retry(
                 item.id,
-                now + timedelta(seconds=delay),
+                next_attempt,
                 error=f"{exc.status or ''} {exc.code or ''}",
             )
         self.stats.retried += 1
@@ -306,6 +331,15 @@ class Delivery:
             else:
                 await outbox.mark_failed(outbox_id, now, error_code=code, error=error)
                 self.stats.failed += 1
+
+
+UNCERTAIN_ERRORS = ("timeout", "connection")
+"""Retryable errors after which the provider may have taken the message (the request went out,
+the answer did not come back): the next attempt looks the message up first, like a reclaim."""
+
+
+def _answer_was_lost(item: OutboxItem) -> bool:
+    return item.last_error is not None and item.last_error.strip() in UNCERTAIN_ERRORS
 
 
 async def _load(session: AsyncSession, claimed: list[ClaimedOutbox]) -> dict[int, OutboxItem]:

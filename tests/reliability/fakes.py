@@ -30,6 +30,8 @@ class WarpedTwilio(FakeTwilio):
 
     def __init__(self, clock: Clock, **kwargs: Any) -> None:
         self.clock = clock
+        self.lose_answers = 0
+        """The next this many accepted messages get no answer (the client times out)."""
         super().__init__(**kwargs)
 
     async def _create_message(self, request: Request) -> Response:
@@ -39,6 +41,10 @@ class WarpedTwilio(FakeTwilio):
             message.date_created = self.clock.now()
             if message.date_sent is not None:
                 message.date_sent = message.date_created
+            if self.lose_answers > 0:
+                self.lose_answers -= 1
+                await self.hang(2.0)
+                return twilio_error(504, 20504, "hung")
         return response
 
     def creates(self) -> int:
