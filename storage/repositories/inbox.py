@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,10 @@ from sqlalchemy import select, update
 
 from storage.models import ProcessedWebhook
 from storage.repositories.base import Repository, insert_ignoring
+
+PARKED_STATUS = "twilio_status"
+"""The inbox provider of a delivery status that arrived before the message knew its provider
+id (the callback beat our commit); ``external_id`` is ``<provider id>:<status>``."""
 
 
 class InboxRepository(Repository):
@@ -39,6 +44,37 @@ class InboxRepository(Repository):
             ProcessedWebhook.provider == provider, ProcessedWebhook.external_id == external_id
         )
         return (await self.session.execute(existing)).scalar_one(), False
+
+    async def park_status(
+        self, provider_id: str, status: str, error_code: str | None, at: datetime
+    ) -> None:
+        """Keep a status callback for a provider id no message has yet (see PARKED_STATUS)."""
+        await self.record_webhook(
+            PARKED_STATUS,
+            f"{provider_id}:{status}",
+            {"provider_id": provider_id, "status": status, "error_code": error_code},
+            at,
+        )
+
+    async def parked_statuses(
+        self, provider_ids: Collection[str], statuses: Collection[str]
+    ) -> list[ProcessedWebhook]:
+        """Unprocessed parked callbacks for these provider ids (any of ``statuses``), locked on
+        PostgreSQL so that the inbox tick does not apply them at the same time."""
+        if not provider_ids:
+            return []
+        keys = [f"{pid}:{status}" for pid in provider_ids for status in statuses]
+        statement = (
+            select(ProcessedWebhook)
+            .where(
+                ProcessedWebhook.provider == PARKED_STATUS,
+                ProcessedWebhook.external_id.in_(keys),
+                ProcessedWebhook.processed_at.is_(None),
+            )
+            .order_by(ProcessedWebhook.id)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(statement))
 
     async def get(self, row_id: int) -> ProcessedWebhook | None:
         return await self.session.get(ProcessedWebhook, row_id)

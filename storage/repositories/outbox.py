@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 from outreach.errors import NotFound
 from storage.models import OutboxItem
 from storage.repositories.base import Repository
-from storage.repositories.messages import advance_status
+from storage.repositories.inbox import InboxRepository
+from storage.repositories.messages import STATUS_RANK, advance_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class OutboxRepository(Repository):
         item.last_error = None
         item.message.provider_id = provider_id
         advance_status(item.message, status, at)
+        await self._apply_parked([item], at)
         await self.session.flush()
         return item
 
@@ -77,8 +79,21 @@ class OutboxRepository(Repository):
             item.last_error = None
             item.message.provider_id = result.provider_id
             advance_status(item.message, result.status, result.at)
+        if sent:
+            await self._apply_parked(list(items.values()), max(s.at for s in sent))
         await self.session.flush()
         return len(items)
+
+    async def _apply_parked(self, items: Sequence[OutboxItem], at: datetime) -> None:
+        """Status callbacks that arrived before these rows knew their provider ids (parked in
+        the inbox by the status webhook): apply them now, in the same transaction."""
+        by_provider_id = {i.message.provider_id: i.message for i in items if i.message.provider_id}
+        inbox = InboxRepository(self.session)
+        for row in await inbox.parked_statuses(by_provider_id, STATUS_RANK):
+            payload = row.payload
+            message = by_provider_id[str(payload["provider_id"])]
+            advance_status(message, str(payload["status"]), at, payload.get("error_code"))
+            await inbox.mark_processed(row.id, at)
 
     async def schedule_retry(
         self, outbox_id: int, next_attempt_at: datetime, error: str | None = None

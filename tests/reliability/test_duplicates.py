@@ -124,14 +124,6 @@ async def test_status_callbacks_out_of_order_never_regress(
     record("status_callbacks", messages=len(sids), callbacks=len(codes))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a status callback that arrives before the provider id is committed (Twilio calls back "
-        "within a second; after a crash in the call-to-commit window, always) matches no "
-        "message and is dropped with a 200: MessageRepository.update_status returns None"
-    ),
-)
 async def test_a_status_callback_before_the_send_is_recorded_is_not_lost(
     bot: tuple[InProcess, Wave], pg: Database
 ) -> None:

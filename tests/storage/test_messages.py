@@ -13,6 +13,7 @@ from outreach.clock import ManualClock
 from storage.engine import Database
 from storage.models import Message, OutboxItem, ProcessedWebhook
 from storage.repositories import InboxRepository, MessageRepository, OutboxRepository, Queued
+from storage.repositories.outbox import Sent
 from tests.storage import seed
 
 
@@ -159,6 +160,38 @@ async def test_status_never_regresses(
         if final == "delivered":
             assert message.delivered_at is not None and message.sent_at is not None
         assert await MessageRepository(session).update_status("nope", "sent", clock.now()) is None
+
+
+async def test_a_status_parked_before_the_send_was_recorded_is_applied_by_it(
+    db: Database, clock: ManualClock
+) -> None:
+    """The provider's callbacks can beat the commit of its id: parked in the inbox, they are
+    applied in the transaction that records the id (single rows and batches alike)."""
+    one, two = await _queue(db, clock, "p1"), await _queue(db, clock, "p2")
+    assert one is not None and two is not None
+    async with db.transaction() as session:
+        inbox = InboxRepository(session)
+        await inbox.park_status("SMone", "delivered", None, clock.now())
+        await inbox.park_status("SMtwo", "sent", None, clock.now())
+        await inbox.park_status("SMtwo", "undelivered", "30003", clock.now())
+        await inbox.park_status("SMother", "delivered", None, clock.now())
+    clock.advance(timedelta(seconds=1))
+    async with db.transaction() as session:
+        await OutboxRepository(session).mark_sent(
+            one.outbox.id, "SMone", clock.now(), status="queued"
+        )
+        await OutboxRepository(session).mark_sent_many(
+            [Sent(two.outbox.id, "SMtwo", clock.now(), "queued")]
+        )
+    async with db.session() as session:
+        statuses = dict((await session.execute(select(Message.provider_id, Message.status))).all())
+        pending = await session.scalars(
+            select(ProcessedWebhook.external_id).where(ProcessedWebhook.processed_at.is_(None))
+        )
+        assert statuses == {"SMone": "delivered", "SMtwo": "undelivered"}
+        assert list(pending) == ["SMother:delivered"]
+        message = await MessageRepository(session).by_provider_id("SMtwo")
+        assert message is not None and message.error_code == "30003"
 
 
 async def test_outbox_retry_fail_expire_cancel(db: Database, clock: ManualClock) -> None:
