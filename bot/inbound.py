@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,7 @@ from outreach.ports import Clock, InboundMessage
 from outreach.programs.model import Program
 from outreach.texts import first_name
 from storage.engine import Database
-from storage.models import FamilyContact, Patient
+from storage.models import FamilyContact, Message, Patient
 from storage.repositories.checkins import CheckInRepository
 from storage.repositories.consents import ConsentRepository
 from storage.repositories.enrollments import EnrollmentRepository
@@ -38,6 +39,11 @@ from storage.repositories.messages import MessageRepository
 from storage.repositories.patients import PatientRepository
 
 log = logging.getLogger(__name__)
+
+QUIET = timedelta(minutes=15)
+QUIET_REPLIES = frozenset({"ack", "help"})
+"""Replies outside a check-in that are not repeated to the same address within QUIET (the same
+words: an acknowledgement carrying different advice still goes). Safety advice always goes."""
 
 CommandHook = Callable[[AsyncSession, InboundMessage, Applied], Awaitable[bool]]
 """Handles a message before patient routing (Telegram links, care-manager replies); True when
@@ -124,12 +130,10 @@ class Inbound:
         now = self.clock.now()
         opted_out = await self._opted_out(session, message.address, patient_id=patient.id)
         checkin = await CheckInRepository(session).in_progress_for(patient.id)
-        await MessageRepository(session).log_inbound(
-            channel=message.channel,
-            address=message.address,
-            body=message.body,
-            external_id=message.external_id,
-            at=now,
+        await log_received(
+            session,
+            message,
+            now,
             patient_id=patient.id,
             checkin_id=checkin.id if checkin else None,
         )
@@ -152,12 +156,10 @@ class Inbound:
         flag for the care team; STOP revokes the channel for all of them."""
         now = self.clock.now()
         for patient in patients:
-            await MessageRepository(session).log_inbound(
-                channel=message.channel,
-                address=message.address,
-                body=message.body,
-                external_id=message.external_id,
-                at=now,
+            await log_received(
+                session,
+                message,
+                now,
                 patient_id=patient.id,
                 flagged=True,
             )
@@ -178,12 +180,10 @@ class Inbound:
         contact = contacts[0]
         patients = [await PatientRepository(session).require(c.patient_id) for c in contacts]
         for c in contacts:
-            await MessageRepository(session).log_inbound(
-                channel=message.channel,
-                address=message.address,
-                body=message.body,
-                external_id=message.external_id,
-                at=now,
+            await log_received(
+                session,
+                message,
+                now,
                 patient_id=c.patient_id,
                 family_contact_id=c.id,
                 kind="family",
@@ -203,12 +203,10 @@ class Inbound:
     ) -> None:
         """Nobody we know: logged and flagged; a red flag still gets the emergency advice."""
         now = self.clock.now()
-        await MessageRepository(session).log_inbound(
-            channel=message.channel,
-            address=message.address,
-            body=message.body,
-            external_id=message.external_id,
-            at=now,
+        await log_received(
+            session,
+            message,
+            now,
             kind="unmatched",
             flagged=True,
         )
@@ -287,6 +285,17 @@ class Inbound:
                 and provider_handles_opt_out(message.body)
             ):
                 return  # Twilio's Advanced Opt-Out answered this bare STOP itself
+            if response.reply_kind in QUIET_REPLIES and await MessageRepository(
+                session
+            ).sent_recently(message.address, response.reply_kind, response.reply, now - QUIET):
+                # Said already: a second "your care team will see this" adds nothing, and a
+                # flood (SMS pumping, a stuck phone) must not cost one outbound SMS per inbound.
+                log.info(
+                    "inbound %s: same %s sent recently, not repeated",
+                    message.external_id,
+                    response.reply_kind,
+                )
+                return
             await self._queue_reply(
                 session,
                 _Reply(
@@ -348,6 +357,34 @@ class Inbound:
             team_phone=self.settings.care_team_phone,
             screen=self.screen,
         )
+
+
+async def log_received(
+    session: AsyncSession,
+    message: InboundMessage,
+    at: datetime,
+    *,
+    patient_id: int | None = None,
+    family_contact_id: int | None = None,
+    care_manager_id: int | None = None,
+    checkin_id: int | None = None,
+    kind: str = "reply",
+    flagged: bool = False,
+) -> Message | None:
+    """``message`` in the contact log for one person (see MessageRepository.log_inbound)."""
+    return await MessageRepository(session).log_inbound(
+        channel=message.channel,
+        address=message.address,
+        body=message.body,
+        external_id=message.external_id,
+        at=at,
+        patient_id=patient_id,
+        family_contact_id=family_contact_id,
+        care_manager_id=care_manager_id,
+        checkin_id=checkin_id,
+        kind=kind,
+        flagged=flagged,
+    )
 
 
 def _with_body(message: InboundMessage, body: str) -> InboundMessage:

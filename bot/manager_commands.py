@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.addresses import channel_of, patient_address
 from bot.applied import Applied, Edit
 from bot.config import Settings
+from bot.inbound import log_received
 from outreach.escalation import MANAGER_HELP, ManagerCommand, parse_manager_command
 from outreach.ports import Clock, InboundMessage
 from storage.models import CareManager, Escalation, FamilyContact, Message, Notification
@@ -41,12 +42,10 @@ class ManagerCommands:
         if command.action == "help" and await _someone_else_at(session, message.address):
             return False  # a shared phone: not a command, so the patient's message
         now = self.clock.now()
-        await MessageRepository(session).log_inbound(
-            channel=message.channel,
-            address=message.address,
-            body=message.body,
-            external_id=message.external_id,
-            at=now,
+        await log_received(
+            session,
+            message,
+            now,
             care_manager_id=manager.id,
             kind="manager",
         )

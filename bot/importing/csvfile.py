@@ -85,5 +85,11 @@ def _rows(reader: _csv.Reader, keys: list[str]) -> list[CsvRow]:
         error = None
         if len(cells) != len(keys):
             error = f"has {len(cells)} fields, the header has {len(keys)}"
+        nul = [key for key, cell in values.items() if "\x00" in cell]
+        if nul:
+            # No database stores it faithfully (PostgreSQL refuses it in text): the row is bad.
+            found = f"NUL character in {', '.join(nul)}"
+            error = f"{error}; {found}" if error else found
+            values = {key: cell.replace("\x00", "") for key, cell in values.items()}
         rows.append(CsvRow(line, values, error))
     return rows

@@ -142,6 +142,8 @@ class _SandboxPage:
         address, text = data.get("address"), data.get("text")
         if not isinstance(address, str) or not is_sandbox_address(address):
             raise reject(400, "address must be sandbox:<id>")
+        if isinstance(text, str):
+            text = text.replace("\x00", "")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise reject(400, f"text must be 1 to {MAX_TEXT} characters")
         return address, text

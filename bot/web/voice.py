@@ -13,16 +13,14 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
-from urllib.parse import parse_qsl
 
-from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.config import Settings
 from bot.voice import Turn, VoiceCalls
-from bot.web.webhooks import EMPTY_TWIML, MAX_BODY_BYTES, Rejected, read_body, reject
+from bot.web.webhooks import EMPTY_TWIML, MAX_BODY_BYTES, Rejected, reject, signed_form
 from handlers.twilio_sms import SignatureCheck
 from handlers.twilio_voice import (
     ANSWER_PATH,
@@ -108,24 +106,7 @@ async def _status(calls: VoiceCalls, request: Request, form: dict[str, str]) -> 
 async def _signed_form(
     request: Request, signatures: SignatureCheck | None, max_body: int
 ) -> dict[str, str]:
-    if signatures is None:
-        raise reject(404, "Twilio is not configured")
-    signature = request.headers.get("X-Twilio-Signature")
-    if not signature:
-        log.warning("voice webhook rejected: no signature path=%s", request.url.path)
-        raise reject(403, "forbidden")
-    body = await read_body(request, max_body)
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        pairs = None
-    params = ImmutableMultiDict(pairs or [])
-    if pairs is None or not signatures.is_valid(
-        request.url.path, request.url.query, params, signature
-    ):
-        log.warning("voice webhook rejected: bad signature path=%s", request.url.path)
-        raise reject(403, "forbidden")
-    return dict(params.items())
+    return await signed_form(request, signatures, max_body, "voice")
 
 
 def _with_sid(form: dict[str, str]) -> dict[str, str]:

@@ -10,6 +10,9 @@ recorded and answered 2xx (nothing is lost and the provider does not retry), but
 processed inline: the inbox tick picks it up later, which paces a flood to the tick's rate. The
 refusal is logged with the provider id and counted in ``throttle.throttled``.
 
+NUL characters, which PostgreSQL refuses in text, are dropped from free text (a message body,
+speech, any Telegram string) and refused (400) in identifiers.
+
 Logs carry provider ids and inbox ids only, never bodies or phone numbers.
 """
 
@@ -215,24 +218,7 @@ class _Webhooks:
         return Response(status_code=200)
 
     async def _signed_form(self, request: Request) -> dict[str, str]:
-        if self.signatures is None:
-            raise reject(404, "Twilio is not configured")
-        signature = request.headers.get("X-Twilio-Signature")
-        if not signature:
-            log.warning("twilio webhook rejected: no signature path=%s", request.url.path)
-            raise reject(403, "forbidden")
-        body = await read_body(request, self.max_body)
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-        except UnicodeDecodeError:
-            pairs = None
-        params = ImmutableMultiDict(pairs or [])
-        if pairs is None or not self.signatures.is_valid(
-            request.url.path, request.url.query, params, signature
-        ):
-            log.warning("twilio webhook rejected: bad signature path=%s", request.url.path)
-            raise reject(403, "forbidden")
-        return dict(params.items())
+        return await signed_form(request, self.signatures, self.max_body, "twilio")
 
     def _process(
         self, provider: str, external_id: str, inbox_id: int | None, sender: str | None
@@ -253,6 +239,56 @@ class _Webhooks:
         self.inbox.process_soon(inbox_id)
 
 
+FREE_TEXT_FIELDS = frozenset({"Body", "SpeechResult", "UnstableSpeechResult"})
+"""Form fields a person wrote or said: a NUL in them is dropped; in any other field (ids,
+numbers, statuses) it is a malformed request."""
+
+
+async def signed_form(
+    request: Request, signatures: SignatureCheck | None, max_body: int, kind: str
+) -> dict[str, str]:
+    """The form of a Twilio webhook whose ``X-Twilio-Signature`` holds: 404 when Twilio is not
+    configured, 403 without a valid signature (nothing recorded), 413 over ``max_body``, 400
+    for a NUL character outside the free-text fields (PostgreSQL cannot store one in text)."""
+    if signatures is None:
+        raise reject(404, "Twilio is not configured")
+    signature = request.headers.get("X-Twilio-Signature")
+    if not signature:
+        log.warning("%s webhook rejected: no signature path=%s", kind, request.url.path)
+        raise reject(403, "forbidden")
+    body = await read_body(request, max_body)
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        pairs = None
+    params = ImmutableMultiDict(pairs or [])
+    if pairs is None or not signatures.is_valid(
+        request.url.path, request.url.query, params, signature
+    ):
+        log.warning("%s webhook rejected: bad signature path=%s", kind, request.url.path)
+        raise reject(403, "forbidden")
+    form = dict(params.items())
+    for field, value in form.items():
+        if "\x00" not in value and "\x00" not in field:
+            continue
+        if field not in FREE_TEXT_FIELDS:
+            log.warning("%s webhook rejected: NUL character path=%s", kind, request.url.path)
+            raise reject(400, "a field contains a NUL character")
+        form[field] = value.replace("\x00", "")
+    return form
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` (parsed JSON) with NUL characters removed from every string in it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
@@ -260,7 +296,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
         raise reject(400, "body is not JSON") from None
     if not isinstance(value, dict):
         raise reject(400, "body is not a JSON object")
-    return value
+    cleaned: dict[str, Any] = without_nul(value)
+    return cleaned
 
 
 def _telegram_chat(update: Mapping[str, Any]) -> int | None:

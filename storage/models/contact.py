@@ -22,6 +22,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_patient_created", "patient_id", "created_at"),
         Index("ix_messages_provider_id", "provider_id"),
+        Index("ix_messages_address_created", "address", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

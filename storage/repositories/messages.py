@@ -255,6 +255,23 @@ class MessageRepository(Repository):
         await self.session.flush()
         return message
 
+    async def sent_recently(self, address: str, kind: str, body: str, since: datetime) -> bool:
+        """Whether the same outbound ``kind`` and ``body`` went to ``address`` since ``since``
+        (queued counts: it is on its way)."""
+        statement = (
+            select(Message.id)
+            .where(
+                Message.address == address,
+                Message.created_at >= since,
+                Message.direction == "out",
+                Message.kind == kind,
+                Message.body == body,
+                Message.status.not_in(("failed", "expired", "cancelled")),
+            )
+            .limit(1)
+        )
+        return (await self.session.scalar(statement)) is not None
+
     async def set_flagged(self, message_id: int, flagged: bool = True) -> None:
         message = await self.get(message_id)
         if message is not None:

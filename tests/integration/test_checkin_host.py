@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from outreach.clock import ManualClock
+from outreach.triage import screen
 from storage.engine import Database
 from storage.models import Answer, CheckIn, Consent, Escalation, Message
 from tests.integration.support import enrol, make_host
@@ -124,3 +125,30 @@ async def test_stop_mid_conversation(db: Database, clock: ManualClock, tmp_path:
     assert len(host.sender.sent) == sent_before
     await host.reply(ADDRESS, "START")
     assert "Welcome back" in host.sender.sent[-1].body
+
+
+async def test_outside_a_check_in_one_acknowledgement_per_quarter_hour(
+    db: Database, clock: ManualClock, tmp_path: Path
+):
+    """Messages between check-ins are logged and flagged each; the acknowledgement is not
+    repeated within 15 minutes (a burst or a flood costs one SMS), HELP neither, but the
+    emergency advice always goes."""
+    host = make_host(db, clock, tmp_path, screen=screen)
+    await enrol(host)
+    for text in ("hi, a question about my pills", "also my appointment", "and the bus"):
+        clock.advance(timedelta(minutes=2))
+        await host.reply(ADDRESS, text)
+    assert len(host.sender.sent) == 1 and "care team" in host.sender.sent[0].body
+    assert len(await rows(db, Message, Message.flagged.is_(True))) == 3
+    for _ in range(2):
+        await host.reply(ADDRESS, "HELP")
+    assert len(host.sender.sent) == 2
+    await host.reply(ADDRESS, "crushing chest pain right now")
+    await host.reply(ADDRESS, "crushing chest pain right now!")
+    assert len(host.sender.sent) == 4
+    assert host.sender.sent[2].body == host.sender.sent[3].body != host.sender.sent[0].body
+    clock.advance(timedelta(minutes=16))
+    await host.reply(ADDRESS, "one more thing")
+    assert host.sender.sent[-1].body == host.sender.sent[0].body
+    assert len(host.sender.sent) == 5
+    assert len(await rows(db, Message, Message.direction == "in")) == 8

@@ -36,6 +36,15 @@ def test_line_numbers_count_quoted_newlines_and_blank_lines() -> None:
     assert rows[0].values["b"] == "x\ny\nz"
 
 
+def test_a_nul_character_makes_the_row_bad_and_is_named() -> None:
+    rows = parse_rows("a,b\nx\x00y,2\n1,\x00\x00,3\n", ["a", "b"])
+    assert [(row.line, row.error) for row in rows] == [
+        (2, "NUL character in a"),
+        (3, "has 3 fields, the header has 2; NUL character in b"),
+    ]
+    assert rows[0].values["a"] == "xy"
+
+
 def test_header_problems_are_named() -> None:
     with pytest.raises(ImportFileError) as caught:
         parse_rows("email,name,phone,role,colour\n", MANAGER_COLUMNS)

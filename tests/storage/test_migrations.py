@@ -76,7 +76,7 @@ async def test_check_schema_refuses_an_empty_database(empty_url: str) -> None:
         await engine.dispose()
 
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest migration in storage/migrations/versions."""
 
 SECOND_REVISION = '''
