@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     carebot_env: Literal["development", "production"] = Field("development", alias="CAREBOT_ENV")
     var_dir: Path = Field(Path("var"), alias="CAREBOT_VAR_DIR")
     database_url: str = Field("", alias="DATABASE_URL")
+    database_statement_timeout: float = Field(
+        30.0, alias="DATABASE_STATEMENT_TIMEOUT_SECONDS", gt=0
+    )
     public_base_url: str = Field("http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
     secret_key: str | None = Field(None, alias="SECRET_KEY")
     log_level: str = Field("INFO", alias="LOG_LEVEL")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -26,16 +27,27 @@ from storage.engine import Database
 from storage.errors import DatabaseUnavailable
 from storage.migrate import check_schema
 from storage.models import Message, Patient
-from storage.repositories.inbox import InboxRepository
+from storage.repositories.inbox import PARKED_STATUS, InboxRepository
 from storage.repositories.messages import MessageRepository
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WEBHOOK_DATABASE_SECONDS = 8.0
+"""How long a webhook waits for the database before it answers 503: Twilio gives up on a
+webhook after 15 s, and a 503 (not a timeout) is what makes it retry (SPEC §12)."""
 
 
 def warm_up_screening() -> None:
     from outreach.triage import screen
 
     screen("chest pain", "en")
+
+
+def _finish_late(task: asyncio.Future[Any]) -> None:
+    """Retrieve what a cancelled late webhook transaction ended with (nobody waits for it)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a late webhook transaction ended with %s", type(task.exception()).__name__)
 
 
 _inbox_row: contextvars.ContextVar[int | None] = contextvars.ContextVar("inbox_row", default=None)
@@ -57,13 +69,15 @@ class Server:
         self.clock = clock
         self.run_ticks = run_ticks
         self.telegram_polling = telegram_polling
-        self.db = db or Database.from_url(settings.db_url)
+        self.db = db or Database.from_url(
+            settings.db_url, statement_timeout=settings.database_statement_timeout
+        )
         self.telegram: TelegramChannel | None = None
         self.senders: Senders | None = None
         self._runtime: Runtime | None = None
         self.ticks: Ticks | None = None
         self.voice: VoiceCalls | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     @property
     def runtime(self) -> Runtime:
@@ -132,14 +146,35 @@ class Server:
     # -- inbox (webhooks) ------------------------------------------------------------------
 
     async def accept(self, provider: str, external_id: str, payload: dict[str, Any]) -> int | None:
-        try:
+        async def record() -> tuple[int, bool]:
             async with self.db.transaction() as session:
-                row_id, new = await InboxRepository(session).record_webhook(
+                return await InboxRepository(session).record_webhook(
                     provider, external_id, payload, self.runtime.clock.now()
                 )
+
+        row_id, new = await self._in_time(record())
+        return row_id if new else None
+
+    async def _in_time(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work`` within WEBHOOK_DATABASE_SECONDS, or InboxUnavailable (the webhook's 503).
+
+        Late work is cancelled but not waited for: in a partition its clean-up (returning the
+        connection) can take seconds more, and the answer must not. If it had already sent its
+        COMMIT, the row exists after all; the provider's retry finds it (a duplicate, 2xx) and
+        the inbox tick handles it.
+        """
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=WEBHOOK_DATABASE_SECONDS)
+        if not done:
+            task.cancel()
+            self._tasks.add(task)
+            task.add_done_callback(_finish_late)
+            task.add_done_callback(self._tasks.discard)
+            raise InboxUnavailable("the database did not answer in time")
+        try:
+            return task.result()
         except DatabaseUnavailable as exc:
             raise InboxUnavailable(str(exc)) from exc
-        return row_id if new else None
 
     def process_soon(self, inbox_id: int) -> None:
         task = asyncio.create_task(self._process_quietly(inbox_id))
@@ -158,7 +193,7 @@ class Server:
             row = await InboxRepository(session).get(inbox_id)
         if row is None or row.processed_at is not None:
             return
-        if row.provider == "twilio_status":
+        if row.provider == PARKED_STATUS:
             await self._apply_parked_status(inbox_id, row.payload)
             return
         if row.provider == "telegram":
@@ -202,7 +237,7 @@ class Server:
     async def delivery_status(
         self, provider_id: str, status: str, error_code: str | None, raw: dict[str, str]
     ) -> None:
-        try:
+        async def record() -> None:
             async with self.db.transaction() as session:
                 now = self.runtime.clock.now()
                 found = await MessageRepository(session).update_status(
@@ -210,15 +245,11 @@ class Server:
                 )
                 if found is None:
                     # The callback beat our own commit of the provider id: park it in the
-                    # inbox; the inbox tick applies it once the message row knows its id.
-                    await InboxRepository(session).record_webhook(
-                        "twilio_status",
-                        f"{provider_id}:{status}",
-                        {"provider_id": provider_id, "status": status, "error_code": error_code},
-                        now,
-                    )
-        except DatabaseUnavailable as exc:
-            raise InboxUnavailable(str(exc)) from exc
+                    # inbox; recording the id applies it (OutboxRepository.mark_sent), the
+                    # inbox tick is the fallback.
+                    await InboxRepository(session).park_status(provider_id, status, error_code, now)
+
+        await self._in_time(record())
 
     # -- sandbox contact log -----------------------------------------------------------------
 

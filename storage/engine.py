@@ -54,6 +54,7 @@ def create_engine(
     foreign_keys: bool = True,
     sqlite_begin: SqliteBegin = "IMMEDIATE",
     echo: bool = False,
+    statement_timeout: float | None = None,
 ) -> AsyncEngine:
     """An async engine for ``url``.
 
@@ -61,7 +62,9 @@ def create_engine(
     (``foreign_keys=False`` only for migrations, which rebuild tables) and
     ``synchronous=NORMAL``; the parent directory of a file database is created.
     PostgreSQL: pooled asyncpg connections, checked before use so that a restarted server is
-    survived.
+    survived; with ``statement_timeout`` (seconds) a statement or a connection attempt that gets
+    no answer that long raises TimeoutError (a silent network partition) instead of waiting
+    forever. SQLite ignores it (``busy_timeout`` bounds its waits).
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -73,11 +76,15 @@ def create_engine(
         engine = create_async_engine(parsed, echo=echo, hide_parameters=True, **pool)
         _install_sqlite_hooks(engine, busy_timeout_ms, foreign_keys, sqlite_begin)
         return engine
+    connect_args: dict[str, Any] = {}
+    if statement_timeout is not None:
+        connect_args = {"timeout": statement_timeout, "command_timeout": statement_timeout}
     return create_async_engine(
         parsed,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        connect_args=connect_args,
         echo=echo,
         # A database error's text would quote the statement's parameters (bodies, names,
         # phones) into every logged traceback (SPEC §11).
@@ -108,8 +115,10 @@ def _install_sqlite_hooks(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            # busy_timeout first: switching to WAL takes a lock too, and another process may
+            # hold one (two `carebot db upgrade` at once on a new file).
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:

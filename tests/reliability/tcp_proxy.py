@@ -4,10 +4,14 @@
         url = proxy.rewrite(database_url)   # carebot connects through the proxy
         proxy.cut()                         # every connection dropped, new ones refused
         proxy.restore()
+        proxy.partition()                   # bytes stop flowing both ways, nobody is told
+        proxy.heal()
 
 It runs in its own thread and event loop, so it keeps working while the test's loop or the
 carebot processes are busy. ``cut`` is what a database restart or failover looks like to a
-client: open connections end, and connecting fails at once until it is back.
+client: open connections end, and connecting fails at once until it is back. ``partition`` is
+a network that silently drops packets: connections stay open, new ones are accepted, but no
+byte goes through until ``heal`` (then what was held is delivered, as TCP retransmits it).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.stats = ProxyStats()
         self._down = False
+        self._partitioned = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -72,6 +77,13 @@ class TcpProxy:
 
     def restore(self) -> None:
         self._down = False
+
+    def partition(self) -> None:
+        """Hold every byte in both directions (and new connections) until :meth:`heal`."""
+        self._partitioned.set()
+
+    def heal(self) -> None:
+        self._partitioned.clear()
 
     @property
     def down(self) -> bool:
@@ -143,6 +155,7 @@ class TcpProxy:
             self.stats.refused += 1
             writer.transport.abort()
             return
+        await self._held()
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -156,19 +169,23 @@ class TcpProxy:
         self.stats.accepted += 1
         self._writers |= {writer, up_writer}
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
             self._writers -= {writer, up_writer}
             for w in (writer, up_writer):
                 w.transport.abort()
 
+    async def _held(self) -> None:
+        while self._partitioned.is_set():  # noqa: ASYNC110 - set from the test's thread
+            await asyncio.sleep(0.02)
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    writer.transport.abort()
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                await self._held()
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
