@@ -62,6 +62,8 @@ class _Outcome:
     """``patient`` or ``family``: whose revoked consent left them as they were."""
     family_id: int = 0
     family_address: str = ""
+    stopped: list[str] = field(default_factory=list)
+    """``patient`` / ``family``: imported as opted out, for a STOP their number sent before."""
 
 
 class PatientBatch:
@@ -73,7 +75,7 @@ class PatientBatch:
     async def write(self, rows: Sequence[PatientRow]) -> None:
         snapshot = await self._load(rows)
         outcomes = [self._patient(row, snapshot) for row in rows]
-        await self._insert_patients([o for o in outcomes if o.patient is None])
+        await self._insert_patients([o for o in outcomes if o.patient is None], snapshot)
         live = [outcome for outcome in outcomes if outcome.opted_out != "patient"]
         enrollments = [e for e in (self._enrollment(o, snapshot) for o in live) if e]
         await self._insert(Enrollment, enrollments)
@@ -94,6 +96,9 @@ class PatientBatch:
             select(Patient).where(Patient.external_id.in_(external_ids))
         ):
             snapshot.patients[patient.external_id] = patient
+        await snapshot.consents.load_address_stops(
+            self.session, {address for row in rows for _, address in _addresses(row)}
+        )
         ids = [patient.id for patient in snapshot.patients.values()]
         if not ids:
             return snapshot
@@ -128,12 +133,14 @@ class PatientBatch:
             patient.updated_at = self.now
         return outcome
 
-    async def _insert_patients(self, outcomes: list[_Outcome]) -> None:
+    async def _insert_patients(self, outcomes: list[_Outcome], snapshot: _Snapshot) -> None:
         values = [
             {
                 **_patient_values(o.row, {}),
                 "external_id": o.row.external_id,
-                "status": _status("active", o.row.channel, None),
+                "status": "opted_out"
+                if self._patient_stop(o, snapshot)
+                else _status("active", o.row.channel, None),
                 "created_at": self.now,
             }
             for o in outcomes
@@ -237,7 +244,14 @@ class PatientBatch:
         row, book = outcome.row, snapshot.consents
         if row.channel != "telegram" and row.phone is not None:
             address = address_of(row.channel, row.phone)
-            if not book.granted(
+            stop = self._patient_stop(outcome, snapshot)
+            if stop is not None:
+                grants.append(
+                    self._stop(outcome, stop, row.channel, address, PATIENT_SCOPE, row.language)
+                )
+                if outcome.patient is not None:
+                    outcome.patient.status = "opted_out"
+            elif not book.granted(
                 ("patient", outcome.patient_id), row.channel, address, PATIENT_SCOPE
             ):
                 grants.append(
@@ -246,13 +260,48 @@ class PatientBatch:
         family = row.family
         if family is not None and outcome.family_id and family.channel != "telegram":
             scope, address = ";".join(family.notify), outcome.family_address
-            if not book.granted(("family", outcome.family_id), family.channel, address, scope):
+            subject = ("family", outcome.family_id)
+            stop = book.stopped_before(subject, family.channel, address)
+            if stop is not None:
+                grants.append(
+                    self._stop(outcome, stop, family.channel, address, scope, family.language, True)
+                )
+            elif not book.granted(subject, family.channel, address, scope):
                 grants.append(
                     self._grant(outcome, family.channel, address, scope, family.language, True)
                 )
         if grants:
             outcome.fields.add("consent")
         return grants
+
+    def _patient_stop(self, outcome: _Outcome, snapshot: _Snapshot) -> Consent | None:
+        row = outcome.row
+        if row.channel == "telegram" or row.phone is None:
+            return None
+        subject = ("patient", outcome.patient.id if outcome.patient else 0)
+        return snapshot.consents.stopped_before(
+            subject, row.channel, address_of(row.channel, row.phone)
+        )
+
+    def _stop(
+        self,
+        outcome: _Outcome,
+        stop: Consent,
+        channel: str,
+        address: str,
+        scope: str,
+        language: str,
+        family: bool = False,
+    ) -> dict[str, Any]:
+        """The subject's own copy of a STOP their number sent before they were imported: they
+        are on file as opted out, as if they had sent it themselves."""
+        outcome.stopped.append("family" if family else "patient")
+        return {
+            **self._grant(outcome, channel, address, scope, language, family),
+            "granted": False,
+            "source": stop.source,
+            "recorded_at": stop.recorded_at,
+        }
 
     def _grant(
         self,
@@ -289,6 +338,11 @@ class PatientBatch:
 
     def _count(self, outcome: _Outcome) -> None:
         report = self.report
+        for who in outcome.stopped:
+            person = "patient" if who == "patient" else "family member"
+            report.notes.append(
+                RowNote(outcome.row.line, f"{person}'s number sent STOP before; imported opted out")
+            )
         if outcome.opted_out is not None:
             report.opted_out += 1
             who = "patient" if outcome.opted_out == "patient" else "family member"
@@ -300,6 +354,17 @@ class PatientBatch:
             report.updated += 1
         else:
             report.unchanged += 1
+
+
+def _addresses(row: PatientRow) -> list[tuple[str, str]]:
+    """(channel, address) pairs of the row whose consent the import records."""
+    pairs = []
+    if row.channel != "telegram" and row.phone is not None:
+        pairs.append((row.channel, address_of(row.channel, row.phone)))
+    family = row.family
+    if family is not None and family.channel != "telegram":
+        pairs.append((family.channel, address_of(family.channel, family.phone)))
+    return pairs
 
 
 def _patient_values(row: PatientRow, baseline: Mapping[str, Any] | None) -> dict[str, Any]:

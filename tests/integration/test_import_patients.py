@@ -188,6 +188,43 @@ async def test_reimport_after_stop_leaves_the_patient_opted_out(
         assert not await consents.is_granted("sms", "tel:+12025550143", patient_id=maria.id)
 
 
+async def test_a_stop_sent_before_the_import_is_honoured(db: Database, clock: ManualClock) -> None:
+    """STOP from numbers nobody was on file at: María's (by text), Robert's (by text, though
+    he is a voice patient) and her son Luis's. The import puts them on file as opted out, with
+    their own revocations, instead of granting consent from the file."""
+    async with db.transaction() as session:
+        for phone in ("+12025550143", "+12025550144", "+12025550150"):
+            await revoke_and_cancel(session, f"tel:{phone}", "keyword", clock.now())
+    clock.advance(timedelta(days=2))
+    await import_team(db, clock)
+
+    report = await import_patients(db, clock, SETTINGS, DATA / "patients.csv")
+
+    assert report.imported and report.created == 4
+    assert [(n.line, n.text) for n in report.notes] == [
+        (2, "patient's number sent STOP before; imported opted out"),
+        (2, "family member's number sent STOP before; imported opted out"),
+        (3, "patient's number sent STOP before; imported opted out"),
+    ]
+    patients = await patients_by_id(db)
+    maria, bob, ann = patients["P001"], patients["P002"], patients["P004"]
+    assert (maria.status, bob.status, ann.status) == ("opted_out", "opted_out", "active")
+    luis = next(f for f in await rows_of(db, FamilyContact) if f.name == "Luis García")
+    async with db.transaction() as session:
+        consents = ConsentRepository(session)
+        assert not await consents.is_granted("sms", "tel:+12025550143", patient_id=maria.id)
+        assert not await consents.is_granted("voice", "voice:+12025550144", patient_id=bob.id)
+        assert not await consents.is_granted("sms", "tel:+12025550150", family_contact_id=luis.id)
+        assert await consents.is_granted("sms", "tel:+12025550146", patient_id=ann.id)
+        own = await consents.current("sms", "tel:+12025550143", patient_id=maria.id)
+        assert own is not None and own.source == "keyword" and own.recorded_at < clock.now()
+
+    # A re-import leaves them so, and a START from María's phone afterwards is hers to send.
+    clock.advance(timedelta(days=1))
+    again = await import_patients(db, clock, SETTINGS, DATA / "patients.csv")
+    assert again.opted_out == 2 and again.created == 0
+
+
 async def test_a_revocation_row_alone_is_enough(db: Database, clock: ManualClock) -> None:
     await import_team(db, clock)
     await import_patients(db, clock, SETTINGS, DATA / "patients.csv")
