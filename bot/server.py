@@ -7,6 +7,7 @@ It is also the webhooks' inbox and status sink and the sandbox page's contact lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections.abc import Coroutine
@@ -33,6 +34,10 @@ from storage.repositories.messages import MessageRepository
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+INLINE_CONCURRENCY = 4
+"""Webhook rows processed at once by one process right after their 2xx; more wait in line."""
+INLINE_QUEUE_LIMIT = 10_000
+"""Beyond this many waiting, a row is left to the inbox tick (it is committed: not lost)."""
 WEBHOOK_DATABASE_SECONDS = 8.0
 """How long a webhook waits for the database before it answers 503: Twilio gives up on a
 webhook after 15 s, and a 503 (not a timeout) is what makes it retry (SPEC §12)."""
@@ -78,6 +83,8 @@ class Server:
         self.ticks: Ticks | None = None
         self.voice: VoiceCalls | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._inline: asyncio.Queue[int] | None = None
+        self._inline_workers: list[asyncio.Task[None]] = []
 
     @property
     def runtime(self) -> Runtime:
@@ -122,8 +129,14 @@ class Server:
         """Ticks first (no new work), then in-flight processing, channels and the database."""
         if self.ticks is not None:
             await self.ticks.stop()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
+        # Rows still waiting in line are committed: another process's inbox tick, or ours
+        # after a restart, handles them.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await self.settle()
+        for worker in self._inline_workers:
+            worker.cancel()
+        await asyncio.gather(*self._inline_workers, return_exceptions=True)
         if self.voice is not None:
             await self.voice.drain()
         if self.telegram is not None:
@@ -177,9 +190,36 @@ class Server:
             raise InboxUnavailable(str(exc)) from exc
 
     def process_soon(self, inbox_id: int) -> None:
-        task = asyncio.create_task(self._process_quietly(inbox_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Process a just-committed webhook row right after its response, in line: at most
+        INLINE_CONCURRENCY at once, so that a burst of webhooks is acknowledged at the speed of
+        the acknowledgement (signature, one insert), not queued behind each other's processing.
+        """
+        if self._inline is None:
+            queue: asyncio.Queue[int] = asyncio.Queue(INLINE_QUEUE_LIMIT)
+            self._inline = queue
+            self._inline_workers = [
+                asyncio.create_task(self._inline_worker(queue)) for _ in range(INLINE_CONCURRENCY)
+            ]
+        try:
+            self._inline.put_nowait(inbox_id)
+        except asyncio.QueueFull:
+            log.warning("inbox row %s: too many waiting, left to the inbox tick", inbox_id)
+
+    async def _inline_worker(self, queue: asyncio.Queue[int]) -> None:
+        while True:
+            inbox_id = await queue.get()
+            try:
+                await self._process_quietly(inbox_id)
+            finally:
+                queue.task_done()
+
+    async def settle(self) -> None:
+        """Wait until every row handed to :meth:`process_soon` so far is processed (and any
+        late webhook transaction has ended)."""
+        if self._inline is not None:
+            await self._inline.join()
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def _process_quietly(self, inbox_id: int) -> None:
         try:

@@ -55,8 +55,7 @@ class InProcess:
     async def settle(self, seconds: float = 30) -> None:
         """Wait for the processing the webhooks scheduled (``process_soon``) to finish."""
         async with asyncio.timeout(seconds):
-            while self.server._tasks:
-                await asyncio.wait(set(self.server._tasks))
+            await self.server.settle()
 
 
 @contextlib.asynccontextmanager

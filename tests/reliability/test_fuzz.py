@@ -389,11 +389,9 @@ class FuzzedServer:
     def post(self, path: str, **kwargs: Any) -> int:
         async def go() -> int:
             response = await self.client.post(path, **kwargs)
-            tasks = set(self.server._tasks)
-            if tasks:
-                import asyncio
+            import asyncio
 
-                await asyncio.wait(tasks, timeout=20)
+            await asyncio.wait_for(self.server.settle(), 20)
             return response.status_code
 
         code = self.runner.run(go())
