@@ -29,7 +29,7 @@ from outreach.ports import Clock, InboundMessage
 from outreach.programs.model import Program
 from outreach.texts import first_name
 from storage.engine import Database
-from storage.models import FamilyContact, Message, Patient
+from storage.models import CheckIn, FamilyContact, Message, Patient
 from storage.repositories.checkins import CheckInRepository
 from storage.repositories.consents import ConsentRepository
 from storage.repositories.enrollments import EnrollmentRepository
@@ -104,9 +104,16 @@ class Inbound:
     ) -> None:
         patients = await PatientRepository(session).by_address(message.address)
         if patients:
-            target = await self._conversation_owner(session, patients)
+            open_checkins = await CheckInRepository(session).in_progress_for_many(
+                [p.id for p in patients]
+            )
+            # The one patient on this address with a check-in in progress, if exactly one.
+            owners = [p for p in patients if p.id in open_checkins]
+            target = owners[0] if len(owners) == 1 else None
             if target is not None or len(patients) == 1:
-                await self._from_patient(session, target or patients[0], message, applied)
+                patient = target or patients[0]
+                checkin = open_checkins.get(patient.id)
+                await self._from_patient(session, patient, checkin, message, applied)
             else:
                 await self._from_shared(session, patients, message, applied)
             return
@@ -116,20 +123,17 @@ class Inbound:
             return
         await self._from_unknown(session, message, applied)
 
-    async def _conversation_owner(
-        self, session: AsyncSession, patients: list[Patient]
-    ) -> Patient | None:
-        """The one patient on this address with a check-in in progress, if exactly one."""
-        repo = CheckInRepository(session)
-        owners = [p for p in patients if await repo.in_progress_for(p.id) is not None]
-        return owners[0] if len(owners) == 1 else None
-
     async def _from_patient(
-        self, session: AsyncSession, patient: Patient, message: InboundMessage, applied: Applied
+        self,
+        session: AsyncSession,
+        patient: Patient,
+        checkin: CheckIn | None,
+        message: InboundMessage,
+        applied: Applied,
     ) -> None:
+        """``checkin``: the patient's check-in in progress, if any."""
         now = self.clock.now()
         opted_out = await self._opted_out(session, message.address, patient_id=patient.id)
-        checkin = await CheckInRepository(session).in_progress_for(patient.id)
         await log_received(
             session,
             message,
