@@ -25,11 +25,13 @@ from outreach.ports import Clock
 from outreach.programs.model import Program
 from outreach.schedule import (
     LEGAL_WINDOW,
+    ContactWindow,
     next_occurrence,
     occurrence_key,
     parse_cadence,
     period_end,
 )
+from outreach.schedule.localtime import require_aware
 from storage.claims import claim_due_checkins, claim_due_enrollments, release_enrollments
 from storage.engine import Database
 from storage.errors import DatabaseUnavailable
@@ -127,9 +129,10 @@ class CheckIns:
     async def _dispatch_batch(self, session: AsyncSession, ids: list[int], now: datetime) -> None:
         occurrences: list[dict[str, Any]] = []
         following: dict[int, datetime | None] = {}
+        schedules: dict[tuple[Any, ...], _Schedule] = {}
         for enrollment in await EnrollmentRepository(session).get_many(ids):
             occurrence, following[enrollment.id] = self._occurrence(
-                enrollment, enrollment.patient, now
+                enrollment, enrollment.patient, now, schedules
             )
             if occurrence is not None:
                 occurrences.append(occurrence)
@@ -137,38 +140,43 @@ class CheckIns:
         await release_enrollments(session, following)
 
     def _occurrence(
-        self, enrollment: Enrollment, patient: Patient, now: datetime
+        self,
+        enrollment: Enrollment,
+        patient: Patient,
+        now: datetime,
+        schedules: dict[tuple[Any, ...], _Schedule] | None = None,
     ) -> tuple[dict[str, Any] | None, datetime | None]:
         """The occurrence that fell due (None for none) and the enrollment's next due time."""
         due = enrollment.next_due_at
         if due is None or enrollment.paused:
             return None, None
-        zone = ZoneInfo(patient.timezone)
-        cadence = parse_cadence(enrollment.cadence_day, enrollment.cadence_time)
-        anchor = enrollment.anchor_at
-        ends = period_end(cadence, due, zone, anchor)
+        plan = _schedule(
+            enrollment,
+            patient.timezone,
+            due,
+            now,
+            contact_window(patient, self.settings),
+            {} if schedules is None else schedules,
+        )
         status, reason = "pending", None
-        if ends <= now:
+        if plan.ends <= now:
             # The whole period passed while we were down: recorded as missed, never sent late.
             status, reason = "missed", "not_started"
         elif patient.status in NOT_CONTACTABLE:
             status, reason = "cancelled", patient.status
-        window = contact_window(patient, self.settings)
         occurrence = {
             "enrollment_id": enrollment.id,
             "patient_id": patient.id,
             "program_id": enrollment.program_id,
-            "occurrence_key": occurrence_key(cadence, due, zone, anchor),
+            "occurrence_key": plan.key,
             "scheduled_for": due,
-            "period_end": ends,
+            "period_end": plan.ends,
             "at": now,
             "status": status,
             "state": _new_state(enrollment.program_id, patient.language, status, reason),
-            "next_action_at": window.next_open(max(due, now), zone)
-            if status == "pending"
-            else None,
+            "next_action_at": plan.opens if status == "pending" else None,
         }
-        return occurrence, next_occurrence(cadence, due, zone, anchor)
+        return occurrence, plan.following
 
     async def advance_due(self, limit: int = 200) -> TickResult:
         """Start pending check-ins whose time came; send reminders; miss expired ones.
@@ -419,6 +427,45 @@ class CheckIns:
         current.status = "cancelled"
         current.completed_at = now
         current.next_action_at = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Schedule:
+    """When a due occurrence's period ends, its key, the enrollment's next due time and when
+    the patient's contact window next opens."""
+
+    ends: datetime
+    key: str
+    following: datetime
+    opens: datetime
+
+
+def _schedule(
+    enrollment: Enrollment,
+    timezone: str,
+    due: datetime,
+    now: datetime,
+    window: ContactWindow,
+    memo: dict[tuple[Any, ...], _Schedule],
+) -> _Schedule:
+    """The calendar arithmetic of one due enrollment, remembered in ``memo`` for a batch:
+    enrollments with the same cadence, anchor day, due time, time zone and window (in a
+    monthly wave, most of them) share it, and it costs more than the rest of a dispatched row.
+    The anchor counts only as its local date (``outreach.schedule.occurrence``)."""
+    zone = ZoneInfo(timezone)
+    anchor = enrollment.anchor_at
+    anchor_day = require_aware(anchor, "anchor").astimezone(zone).date() if anchor else None
+    key = (enrollment.cadence_day, enrollment.cadence_time, anchor_day, due, timezone, window)
+    plan = memo.get(key)
+    if plan is None:
+        cadence = parse_cadence(enrollment.cadence_day, enrollment.cadence_time)
+        plan = memo[key] = _Schedule(
+            ends=period_end(cadence, due, zone, anchor_day),
+            key=occurrence_key(cadence, due, zone, anchor_day),
+            following=next_occurrence(cadence, due, zone, anchor_day),
+            opens=window.next_open(max(due, now), zone),
+        )
+    return plan
 
 
 @functools.lru_cache(maxsize=256)
