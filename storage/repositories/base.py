@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,7 +49,24 @@ async def insert_or_none(
     conflict_columns: Sequence[str],
     values: dict[str, Any],
 ) -> M | None:
-    """Insert one row as an ORM object, or return None when ``conflict_columns`` already exist."""
-    statement = insert_ignoring(session, model, conflict_columns).values(**values).returning(model)
-    result = await session.scalars(statement, execution_options={"populate_existing": True})
-    return result.one_or_none()
+    """Insert one row as an ORM object, or return None when ``conflict_columns`` already exist.
+
+    The statement is built once per model and dialect and ``values`` are passed as parameters:
+    ``.values(**values)`` built a new statement (and its cache key) for every row, which cost
+    more than executing it.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _insert_returning(dialect, model, tuple(conflict_columns))
+    result = await session.scalars(statement, values, execution_options={"populate_existing": True})
+    return cast("M | None", result.one_or_none())
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_returning(dialect: str, model: type[Base], conflict_columns: tuple[str, ...]) -> Any:
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(model)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(model)
+    else:
+        raise NotImplementedError(f"no portable upsert for {dialect}")
+    return statement.on_conflict_do_nothing(index_elements=list(conflict_columns)).returning(model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -203,21 +204,10 @@ class CheckInRepository(Repository):
         exclude_id: int | None = None,
     ) -> CheckIn | None:
         """The latest completed check-in with its answers loaded (the "previous" values)."""
-        statement = select(CheckIn).where(
-            CheckIn.patient_id == patient_id, CheckIn.status == "completed"
-        )
-        if program_id is not None:
-            statement = statement.where(CheckIn.program_id == program_id)
-        if before is not None:
-            statement = statement.where(CheckIn.scheduled_for < before)
-        if exclude_id is not None:
-            statement = statement.where(CheckIn.id != exclude_id)
-        statement = (
-            statement.options(selectinload(CheckIn.answers))
-            .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
-            .limit(1)
-        )
-        return (await self.session.scalars(statement)).first()
+        given = {"program_id": program_id, "before": before, "exclude_id": exclude_id}
+        params = {"patient_id": patient_id} | {k: v for k, v in given.items() if v is not None}
+        statement = _last_completed(*(given[k] is not None for k in given))
+        return (await self.session.scalars(statement, params)).first()
 
     async def list_for_patient(self, patient_id: int, *, limit: int = 50) -> list[CheckIn]:
         """The patient's check-ins, newest first, with answers."""
@@ -268,7 +258,11 @@ class CheckInRepository(Repository):
     ) -> Answer:
         """Store the answer to a question (a repeated answer to the same question replaces it),
         in one ``INSERT … ON CONFLICT (checkin_id, question_id) DO UPDATE``."""
-        given = {
+        statement = _answer_upsert(self.dialect)
+        values = {
+            "checkin_id": checkin_id,
+            "patient_id": patient_id,
+            "question_id": question_id,
             "raw_text": raw_text,
             "value_num": value_num,
             "value_text": value_text,
@@ -276,16 +270,9 @@ class CheckInRepository(Repository):
             "needs_review": needs_review,
             "answered_at": at,
         }
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        statement = insert(Answer).values(
-            checkin_id=checkin_id, patient_id=patient_id, question_id=question_id, **given
+        result = await self.session.scalars(
+            statement, values, execution_options={"populate_existing": True}
         )
-        excluded = statement.excluded
-        upsert = statement.on_conflict_do_update(
-            index_elements=["checkin_id", "question_id"],
-            set_={column: excluded[column] for column in given},
-        ).returning(Answer)
-        result = await self.session.scalars(upsert, execution_options={"populate_existing": True})
         answer: Answer = result.one()
         return answer
 
@@ -298,16 +285,10 @@ class CheckInRepository(Repository):
         limit: int = 500,
     ) -> list[Reading]:
         """Numeric answers of the patient to a question, oldest first."""
-        statement = select(Answer.answered_at, Answer.value_num, Answer.unit, Answer.checkin_id)
-        statement = statement.where(
-            Answer.patient_id == patient_id,
-            Answer.question_id == question_id,
-            Answer.value_num.is_not(None),
-        )
+        params: dict[str, Any] = {"patient_id": patient_id, "question_id": question_id}
         if since is not None:
-            statement = statement.where(Answer.answered_at >= since)
-        statement = statement.order_by(Answer.answered_at.desc(), Answer.id.desc()).limit(limit)
-        rows = (await self.session.execute(statement)).all()
+            params["since"] = since
+        rows = (await self.session.execute(_readings(since is not None, limit), params)).all()
         return [
             Reading(at=at, value=float(value), unit=unit, checkin_id=checkin_id)
             for at, value, unit, checkin_id in reversed(rows)
@@ -315,10 +296,66 @@ class CheckInRepository(Repository):
         ]
 
     async def _latest(self, patient_id: int, statuses: tuple[str, ...]) -> CheckIn | None:
-        statement = (
-            select(CheckIn)
-            .where(CheckIn.patient_id == patient_id, CheckIn.status.in_(statuses))
-            .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
-            .limit(1)
-        )
-        return (await self.session.scalars(statement)).first()
+        statement = _latest(statuses)
+        return (await self.session.scalars(statement, {"patient_id": patient_id})).first()
+
+
+_ANSWER_COLUMNS = ("raw_text", "value_num", "value_text", "unit", "needs_review", "answered_at")
+"""What a repeated answer to the same question replaces (see ``record_answer``)."""
+
+
+@functools.lru_cache(maxsize=4)
+def _answer_upsert(dialect: str) -> Any:
+    """``INSERT INTO answers … ON CONFLICT (checkin_id, question_id) DO UPDATE … RETURNING``,
+    built once per dialect (the values are parameters)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Answer)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["checkin_id", "question_id"],
+        set_={column: excluded[column] for column in _ANSWER_COLUMNS},
+    ).returning(Answer)
+
+
+# Statements of the per-message paths, built once (their values are parameters): building a
+# statement and its cache key cost more than running it on a small table.
+
+
+@functools.lru_cache(maxsize=8)
+def _latest(statuses: tuple[str, ...]) -> Any:
+    return (
+        select(CheckIn)
+        .where(CheckIn.patient_id == bindparam("patient_id"), CheckIn.status.in_(statuses))
+        .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
+        .limit(1)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _last_completed(program: bool, before: bool, exclude: bool) -> Any:
+    statement = select(CheckIn).where(
+        CheckIn.patient_id == bindparam("patient_id"), CheckIn.status == "completed"
+    )
+    if program:
+        statement = statement.where(CheckIn.program_id == bindparam("program_id"))
+    if before:
+        statement = statement.where(CheckIn.scheduled_for < bindparam("before"))
+    if exclude:
+        statement = statement.where(CheckIn.id != bindparam("exclude_id"))
+    return (
+        statement.options(selectinload(CheckIn.answers))
+        .order_by(CheckIn.scheduled_for.desc(), CheckIn.id.desc())
+        .limit(1)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _readings(since: bool, limit: int) -> Any:
+    statement = select(Answer.answered_at, Answer.value_num, Answer.unit, Answer.checkin_id).where(
+        Answer.patient_id == bindparam("patient_id"),
+        Answer.question_id == bindparam("question_id"),
+        Answer.value_num.is_not(None),
+    )
+    if since:
+        statement = statement.where(Answer.answered_at >= bindparam("since"))
+    return statement.order_by(Answer.answered_at.desc(), Answer.id.desc()).limit(limit)

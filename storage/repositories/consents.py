@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from storage.models import Consent, FamilyContact
 from storage.repositories.base import Repository
@@ -61,15 +63,13 @@ class ConsentRepository(Repository):
     ) -> Consent | None:
         """The latest consent row for that subject on (channel, address); with neither id given,
         the latest row for the address whoever it concerned."""
-        statement = select(Consent).where(Consent.channel == channel, Consent.address == address)
+        params: dict[str, Any] = {"channel": channel, "address": address}
         if patient_id is not None:
-            statement = statement.where(Consent.patient_id == patient_id)
+            params["patient_id"] = patient_id
         if family_contact_id is not None:
-            statement = statement.where(Consent.family_contact_id == family_contact_id)
-        statement = statement.order_by(
-            Consent.recorded_at.desc(), Consent.granted.asc(), Consent.id.desc()
-        ).limit(1)
-        return (await self.session.scalars(statement)).first()
+            params["family_contact_id"] = family_contact_id
+        statement = _current(patient_id is not None, family_contact_id is not None)
+        return (await self.session.scalars(statement, params)).first()
 
     async def is_granted(
         self,
@@ -138,3 +138,18 @@ def _subject(patient_id: int | None, family_contact_id: int | None) -> str:
     if family_contact_id is not None:
         return "family"
     return "patient" if patient_id is not None else "unknown"
+
+
+@functools.lru_cache(maxsize=4)
+def _current(patient: bool, family_contact: bool) -> Any:
+    """:meth:`ConsentRepository.current`'s statement, built once (the values are parameters)."""
+    statement = select(Consent).where(
+        Consent.channel == bindparam("channel"), Consent.address == bindparam("address")
+    )
+    if patient:
+        statement = statement.where(Consent.patient_id == bindparam("patient_id"))
+    if family_contact:
+        statement = statement.where(Consent.family_contact_id == bindparam("family_contact_id"))
+    return statement.order_by(
+        Consent.recorded_at.desc(), Consent.granted.asc(), Consent.id.desc()
+    ).limit(1)

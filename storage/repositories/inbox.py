@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from storage.models import ProcessedWebhook
 from storage.repositories.base import Repository, insert_ignoring
@@ -64,17 +64,7 @@ class InboxRepository(Repository):
         if not provider_ids:
             return []
         keys = [f"{pid}:{status}" for pid in provider_ids for status in statuses]
-        statement = (
-            select(ProcessedWebhook)
-            .where(
-                ProcessedWebhook.provider == PARKED_STATUS,
-                ProcessedWebhook.external_id.in_(keys),
-                ProcessedWebhook.processed_at.is_(None),
-            )
-            .order_by(ProcessedWebhook.id)
-            .with_for_update(skip_locked=True)
-        )
-        return list(await self.session.scalars(statement))
+        return list(await self.session.scalars(_PARKED, {"keys": keys}))
 
     async def get(self, row_id: int) -> ProcessedWebhook | None:
         return await self.session.get(ProcessedWebhook, row_id)
@@ -99,3 +89,16 @@ class InboxRepository(Repository):
         row.claimed_by = None
         row.claimed_until = None
         await self.session.flush()
+
+
+_PARKED = (
+    select(ProcessedWebhook)
+    .where(
+        ProcessedWebhook.provider == PARKED_STATUS,
+        ProcessedWebhook.external_id.in_(bindparam("keys", expanding=True)),
+        ProcessedWebhook.processed_at.is_(None),
+    )
+    .order_by(ProcessedWebhook.id)
+    .with_for_update(skip_locked=True)
+)
+"""``parked_statuses``, built once: it runs with every batch of sent messages."""

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from outreach.errors import NotFound
@@ -42,13 +42,7 @@ class OutboxRepository(Repository):
         """Items with their messages, in id order (the order they were queued)."""
         if not outbox_ids:
             return []
-        statement = (
-            select(OutboxItem)
-            .where(OutboxItem.id.in_(outbox_ids))
-            .options(selectinload(OutboxItem.message))
-            .order_by(OutboxItem.id)
-        )
-        return list(await self.session.scalars(statement))
+        return list(await self.session.scalars(_GET_MANY, {"ids": list(outbox_ids)}))
 
     async def mark_sent(
         self, outbox_id: int, provider_id: str, at: datetime, *, status: str = "sent"
@@ -170,3 +164,12 @@ class OutboxRepository(Repository):
         if item is None:
             raise NotFound(f"outbox item {outbox_id} not found")
         return item
+
+
+_GET_MANY = (
+    select(OutboxItem)
+    .where(OutboxItem.id.in_(bindparam("ids", expanding=True)))
+    .options(selectinload(OutboxItem.message))
+    .order_by(OutboxItem.id)
+)
+"""``get_many``, built once: every send loads its rows with it, and once per settled batch."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from outreach.errors import PatientNotFound
@@ -62,8 +62,7 @@ class PatientRepository(Repository):
 
     async def by_phone(self, phone: str) -> list[Patient]:
         """Every patient with this E.164 phone number."""
-        statement = select(Patient).where(Patient.phone == phone).order_by(Patient.id)
-        return list(await self.session.scalars(statement))
+        return list(await self.session.scalars(_BY_PHONE, {"phone": phone}))
 
     async def by_telegram_chat(self, chat_id: str) -> list[Patient]:
         statement = select(Patient).where(Patient.telegram_chat_id == chat_id).order_by(Patient.id)
@@ -175,3 +174,7 @@ class PatientRepository(Repository):
                 )
             )
         return statement
+
+
+_BY_PHONE = select(Patient).where(Patient.phone == bindparam("phone")).order_by(Patient.id)
+"""Every inbound SMS looks its sender up: built once (building costs more than running it)."""
