@@ -13,7 +13,7 @@ from outreach.programs.loader import parse_program
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-OWN = ("architecture.md", "configuration.md", "operations.md", "programs.md", "privacy.md")
+PAGES = sorted(page.name for page in DOCS.glob("*.md"))
 
 
 def settings_names() -> set[str]:
@@ -37,7 +37,7 @@ def test_the_example_program_is_valid() -> None:
     assert program.id == "after_discharge" and program.languages == ["en", "es"]
 
 
-@pytest.mark.parametrize("name", [*OWN, "../README.md"])
+@pytest.mark.parametrize("name", [*PAGES, "../README.md", "../bench/README.md"])
 def test_relative_links_exist(name: str) -> None:
     page = (DOCS / name).resolve()
     for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
