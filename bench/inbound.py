@@ -6,7 +6,7 @@
 
 One JSON line per engine. carebot (``create_app(Server(settings))`` under uvicorn, ticks on)
 runs in a process of its own; the fake Twilio in another; each load comes from a fresh process
-(multiprocessing + httpx) that holds ``in_flight`` requests open. Before the levels, every
+(multiprocessing + aiohttp) that holds ``in_flight`` requests open. Before the levels, every
 patient's check-in is started (its first question reached the fake); each reply comes from a
 different patient and answers that first question, so each gets the next question back.
 
