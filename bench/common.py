@@ -16,7 +16,6 @@ import resource
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,13 +26,13 @@ from typing import Any
 import httpx
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from storage.engine import Database, normalize_url
 from storage.types import UTCDateTime
+from tests.scratch import scratch_postgres
 
 POSTGRES_ENV = "CAREBOT_TEST_POSTGRES_URL"
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -330,23 +329,6 @@ def postgres_base_url() -> str | None:
     return normalize_url(url).render_as_string(hide_password=False) if url else None
 
 
-@contextlib.asynccontextmanager
-async def scratch_postgres(base_url: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database beside ``base_url``'s, dropped on exit."""
-    name = f"carebot_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-        try:
-            yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 @contextlib.contextmanager
 def scratch_sqlite() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="carebot-bench-") as folder:
@@ -363,7 +345,7 @@ async def scratch_database(engine: str) -> AsyncIterator[str]:
     base = postgres_base_url()
     if base is None:
         raise RuntimeError(f"set {POSTGRES_ENV} for the PostgreSQL figures")
-    async with scratch_postgres(base) as url:
+    async with scratch_postgres(base, "carebot_bench") as url:
         yield url
 
 

@@ -17,15 +17,8 @@ import json
 import os
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import load_settings
 from bot.importing import import_managers, import_patients
@@ -33,6 +26,7 @@ from bot.importing.patient_rows import PATIENT_COLUMNS
 from outreach.clock import ManualClock
 from storage.engine import Database, normalize_url
 from storage.migrate import upgrade
+from tests.scratch import scratch_postgres
 
 MANAGERS = "email,name,phone,role,backup,timezone\nbench@clinic.example,Bench,,care_manager,,\n"
 ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
@@ -80,22 +74,6 @@ async def measure(engine: str, url: str, folder: Path, rows: int) -> dict[str, o
     }
 
 
-@asynccontextmanager
-async def scratch_postgres(base_url: str) -> AsyncIterator[str]:
-    name = f"carebot_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-        try:
-            yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 async def main(rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -104,7 +82,7 @@ async def main(rows: int) -> None:
         base = os.environ.get("CAREBOT_TEST_POSTGRES_URL")
         if base:
             base = normalize_url(base).render_as_string(hide_password=False)
-            async with scratch_postgres(base) as pg_url:
+            async with scratch_postgres(base, "carebot_bench") as pg_url:
                 print(json.dumps(await measure("postgresql", pg_url, folder, rows)), flush=True)
 
 

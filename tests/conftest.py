@@ -8,21 +8,18 @@ created from that URL and dropped at the end, so concurrent runs do not meet.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from outreach.clock import ManualClock
 from storage.engine import Database, normalize_url
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.scratch import scratch_postgres
 
 POSTGRES_ENV = "CAREBOT_TEST_POSTGRES_URL"
 NO_POSTGRES = f"PostgreSQL tests skipped: set {POSTGRES_ENV} (CI sets it)"
@@ -40,23 +37,6 @@ def postgres_url_or_skip() -> str:
     if not url:
         pytest.skip(NO_POSTGRES)
     return normalize_url(url).render_as_string(hide_password=False)
-
-
-@asynccontextmanager
-async def scratch_postgres(base_url: str, prefix: str = "carebot_test") -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database next to ``base_url``'s; dropped on exit."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-        try:
-            yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from bot.config import load_settings
 from bot.demo.simulation import simulate_month
 from storage.engine import Database
 from storage.migrate import upgrade
-from tests.conftest import postgres_url_or_skip, scratch_postgres
+from tests.conftest import postgres_url_or_skip
+from tests.scratch import scratch_postgres
 
 
 @pytest.mark.postgres

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bot.runtime import build_runtime
 from bot.ticks import SchedulerBusy, Ticks
@@ -17,75 +17,11 @@ from outreach.clock import ManualClock
 from outreach.conversation.env import no_screen
 from storage.engine import Database
 from storage.migrate import upgrade
-from storage.models import CareManager, CheckIn, Consent, Enrollment, Patient
-from tests.conftest import FIXED_NOW, postgres_url_or_skip, scratch_postgres
+from storage.models import CheckIn, Patient
+from tests.conftest import FIXED_NOW, postgres_url_or_skip
 from tests.integration.support import FakeSender, enrol, make_host, settings_for
-
-
-async def seed_due(db: Database, clock: ManualClock, count: int) -> None:
-    """``count`` SMS patients whose monthly check-in is due now (bulk, for speed)."""
-    now = clock.now()
-    async with db.transaction() as session:
-        manager_id = (
-            await session.execute(
-                insert(CareManager)
-                .values(email="m@example.org", name="M", role="care_manager", created_at=now)
-                .returning(CareManager.id)
-            )
-        ).scalar_one()
-        patients = [
-            {
-                "external_id": f"E{n:06d}",
-                "name": f"Patient {n}",
-                "phone": f"+1555{n:07d}",
-                "timezone": "America/New_York",
-                "language": "en",
-                "channel": "sms",
-                "care_manager_id": manager_id,
-                "baseline": {},
-                "status": "active",
-                "created_at": now,
-            }
-            for n in range(count)
-        ]
-        ids = (await session.execute(insert(Patient).returning(Patient.id), patients)).scalars()
-        ids = list(ids)
-        await session.execute(
-            insert(Enrollment),
-            [
-                {
-                    "patient_id": pid,
-                    "program_id": "general",
-                    "cadence_day": "2",
-                    "cadence_time": "10:00",
-                    "next_due_at": now,
-                    "anchor_at": now,
-                    "paused": False,
-                    "consecutive_missed": 0,
-                    "created_at": now,
-                }
-                for pid in ids
-            ],
-        )
-        await session.execute(
-            insert(Consent),
-            [
-                {
-                    "patient_id": pid,
-                    "subject": "patient",
-                    "channel": "sms",
-                    "address": f"tel:+1555{n:07d}",
-                    "scope": "checkins",
-                    "granted": True,
-                    "source": "import",
-                    "text_version": "v1",
-                    "language": "en",
-                    "recorded_at": now,
-                }
-                for n, pid in enumerate(ids)
-            ],
-        )
-
+from tests.reliability.seed import seed_wave
+from tests.scratch import scratch_postgres
 
 WAVE = int(os.environ.get("CAREBOT_TEST_WAVE", "2000"))
 """Check-ins in the 3-worker wave; CAREBOT_TEST_WAVE=10000 for the full-size run (~7 min)."""
@@ -111,7 +47,7 @@ async def test_three_postgres_workers_start_each_due_checkin_exactly_once(tmp_pa
         ]
         try:
             await runtimes[0].sync_programs()
-            await seed_due(databases[0], clock, WAVE)
+            await seed_wave(databases[0], clock.now(), WAVE)
 
             async def work(runtime_index: int) -> None:
                 runtime = runtimes[runtime_index]

@@ -25,7 +25,8 @@ from storage.migrate import (
     upgrade,
 )
 from storage.models import Base
-from tests.conftest import BACKENDS, postgres_url_or_skip, scratch_postgres
+from tests.conftest import BACKENDS, postgres_url_or_skip
+from tests.scratch import scratch_postgres
 
 
 @pytest.fixture(params=BACKENDS)
